@@ -1,0 +1,100 @@
+/* sx_answer.c: the answer writer; the only code that writes to fd 1 after the line. */
+#include "sx_answer.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sx_size.h"
+#include "sx_wire.h"
+
+static bool write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	while (len > 0) {
+		/* Pipes take at most their capacity per call: loop until all is out. */
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static void put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void fill_header(uint8_t h[SX_WIRE_HEADER_BYTES], unsigned type, uint32_t payload)
+{
+	memcpy(h, SX_WIRE_MAGIC, 4);
+	put_le16(h + 4, SX_WIRE_VERSION);
+	put_le16(h + 6, (uint16_t)type);
+	put_le32(h + 8, payload);
+}
+
+bool sx_answer_error(int fd, enum sx_status status, const char *detail)
+{
+	if (status == SX_OK)
+		status = SX_ERR_INTERNAL;
+	if (!detail || !detail[0])
+		detail = sx_status_message(status);
+	size_t dlen = strnlen(detail, SX_DETAIL_MAX);
+	uint8_t msg[SX_WIRE_HEADER_BYTES + SX_WIRE_ERROR_FIXED_BYTES + SX_DETAIL_MAX];
+	fill_header(msg, SX_WIRE_TYPE_ERROR, (uint32_t)(SX_WIRE_ERROR_FIXED_BYTES + dlen));
+	put_le32(msg + SX_WIRE_HEADER_BYTES, (uint32_t)status);
+	put_le16(msg + SX_WIRE_HEADER_BYTES + 4, (uint16_t)dlen);
+	memcpy(msg + SX_WIRE_HEADER_BYTES + SX_WIRE_ERROR_FIXED_BYTES, detail, dlen);
+	return write_all(fd, msg, SX_WIRE_HEADER_BYTES + SX_WIRE_ERROR_FIXED_BYTES + dlen);
+}
+
+bool sx_answer_meta(int fd, const struct sx_meta *meta)
+{
+	if (!sx_meta_ok(meta))
+		return false;
+	uint8_t head[SX_WIRE_HEADER_BYTES + 2];
+	fill_header(head, SX_WIRE_TYPE_META, (uint32_t)(2 + meta->len));
+	put_le16(head + SX_WIRE_HEADER_BYTES, (uint16_t)meta->count);
+	return write_all(fd, head, sizeof head) && write_all(fd, meta->buf, meta->len);
+}
+
+bool sx_answer_image(int fd, const struct sx_image *image)
+{
+	size_t pixel_bytes, payload;
+	if (!image->pixels || image->width == 0 || image->height == 0 ||
+	    (image->channels != SX_WIRE_LAYOUT_RGB && image->channels != SX_WIRE_LAYOUT_RGBA) ||
+	    !sx_mul3_size(image->width, image->height, image->channels, &pixel_bytes) ||
+	    !sx_add_size(pixel_bytes, SX_WIRE_IMAGE_FIXED_BYTES, &payload) || payload > UINT32_MAX)
+		return false;
+	uint8_t head[SX_WIRE_HEADER_BYTES + SX_WIRE_IMAGE_FIXED_BYTES] = {0};
+	fill_header(head, SX_WIRE_TYPE_IMAGE, (uint32_t)payload);
+	put_le32(head + SX_WIRE_HEADER_BYTES, image->width);
+	put_le32(head + SX_WIRE_HEADER_BYTES + 4, image->height);
+	head[SX_WIRE_HEADER_BYTES + 8] = (uint8_t)image->channels;
+	return write_all(fd, head, sizeof head) && write_all(fd, image->pixels, pixel_bytes);
+}
+
+int sx_answer_result(int fd, enum sx_status status, const struct sx_result *result)
+{
+	if (status == SX_OK) {
+		if (result->kind == SX_RESULT_META && sx_meta_ok(&result->meta))
+			return sx_answer_meta(fd, &result->meta) ? SX_EXIT_RESULT : SX_EXIT_NO_ANSWER;
+		if (result->kind == SX_RESULT_IMAGE)
+			return sx_answer_image(fd, &result->image) ? SX_EXIT_RESULT : SX_EXIT_NO_ANSWER;
+		return sx_answer_error(fd, SX_ERR_INTERNAL, "decoder returned no valid result")
+			       ? SX_EXIT_ERROR
+			       : SX_EXIT_NO_ANSWER;
+	}
+	return sx_answer_error(fd, status, result->detail) ? SX_EXIT_ERROR : SX_EXIT_NO_ANSWER;
+}

@@ -1,0 +1,161 @@
+/* sx_meta.c: builds metadata records in wire format (PROTOCOL.md, type 2). */
+#include "sx_meta.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "sx_wire.h"
+
+void sx_meta_init(struct sx_meta *m)
+{
+	m->len = 0;
+	m->count = 0;
+	m->broken = false;
+}
+
+bool sx_meta_ok(const struct sx_meta *m)
+{
+	return !m->broken && m->count > 0;
+}
+
+static bool key_is_valid(const char *key, size_t len)
+{
+	if (len == 0 || len > SX_META_KEY_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = key[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* Walks the fields already written; true when `key` is among them. */
+static bool key_is_present(const struct sx_meta *m, const char *key, size_t klen)
+{
+	size_t off = 0;
+	while (off < m->len) {
+		size_t len = m->buf[off];
+		const uint8_t *k = m->buf + off + 1;
+		uint8_t vtype = m->buf[off + 1 + len];
+		if (len == klen && memcmp(k, key, klen) == 0)
+			return true;
+		off += 2 + len;
+		switch (vtype) {
+		case SX_WIRE_VTYPE_INT:
+		case SX_WIRE_VTYPE_FLOAT: off += 8; break;
+		case SX_WIRE_VTYPE_BOOL: off += 1; break;
+		default: off += 2 + (size_t)(m->buf[off] | (m->buf[off + 1] << 8)); break;
+		}
+	}
+	return false;
+}
+
+/* Reserves room for one field with `value_bytes` of value; returns where the value goes. */
+static uint8_t *begin_field(struct sx_meta *m, const char *key, uint8_t vtype, size_t value_bytes)
+{
+	if (m->broken)
+		return NULL;
+	size_t klen = strlen(key);
+	if (!key_is_valid(key, klen) || m->count >= SX_META_MAX_FIELDS ||
+	    key_is_present(m, key, klen) ||
+	    m->len + 2 + klen + value_bytes > sizeof m->buf) {
+		m->broken = true;
+		return NULL;
+	}
+	uint8_t *p = m->buf + m->len;
+	p[0] = (uint8_t)klen;
+	memcpy(p + 1, key, klen);
+	p[1 + klen] = vtype;
+	m->len += 2 + klen + value_bytes;
+	m->count++;
+	return p + 2 + klen;
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+void sx_meta_add_int(struct sx_meta *m, const char *key, int64_t value)
+{
+	uint8_t *p = begin_field(m, key, SX_WIRE_VTYPE_INT, 8);
+	if (p)
+		put_le64(p, (uint64_t)value);
+}
+
+void sx_meta_add_float(struct sx_meta *m, const char *key, double value)
+{
+	if (!isfinite(value)) {
+		m->broken = true;
+		return;
+	}
+	uint8_t *p = begin_field(m, key, SX_WIRE_VTYPE_FLOAT, 8);
+	if (p) {
+		uint64_t bits;
+		memcpy(&bits, &value, sizeof bits);
+		put_le64(p, bits);
+	}
+}
+
+void sx_meta_add_bool(struct sx_meta *m, const char *key, bool value)
+{
+	uint8_t *p = begin_field(m, key, SX_WIRE_VTYPE_BOOL, 1);
+	if (p)
+		p[0] = value ? 1 : 0;
+}
+
+/* Length of the valid UTF-8 sequence starting at s[0], or 0 when it is invalid. */
+static size_t utf8_sequence_length(const uint8_t *s, size_t avail)
+{
+	size_t n;
+	uint32_t cp;
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xE0) == 0xC0) { n = 2; cp = s[0] & 0x1F; }
+	else if ((s[0] & 0xF0) == 0xE0) { n = 3; cp = s[0] & 0x0F; }
+	else if ((s[0] & 0xF8) == 0xF0) { n = 4; cp = s[0] & 0x07; }
+	else return 0;
+	if (n > avail)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3F);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return n;
+}
+
+void sx_meta_add_string(struct sx_meta *m, const char *key, const char *value, size_t len)
+{
+	const uint8_t *s = (const uint8_t *)value;
+	uint8_t tmp[SX_META_STRING_MAX];
+	size_t out = 0;
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_sequence_length(s + i, len - i);
+		size_t take = n ? n : 1;
+		if (out + (n ? n : 1) > sizeof tmp)
+			break;
+		if (n)
+			memcpy(tmp + out, s + i, n);
+		else
+			tmp[out] = '?';
+		out += n ? n : 1;
+		i += take;
+	}
+	uint8_t *p = begin_field(m, key, SX_WIRE_VTYPE_STRING, 2 + out);
+	if (p) {
+		p[0] = (uint8_t)(out & 0xFF);
+		p[1] = (uint8_t)(out >> 8);
+		memcpy(p + 2, tmp, out);
+	}
+}
+
+void sx_meta_add_cstring(struct sx_meta *m, const char *key, const char *value)
+{
+	sx_meta_add_string(m, key, value, strlen(value));
+}

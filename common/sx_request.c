@@ -1,0 +1,155 @@
+/* sx_request.c: argv parsing and the shared --help text. */
+#include "sx_request.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sx_size.h"
+#include "sx_wire.h"
+
+/* Parses a decimal number with an optional k/M/G (binary) suffix. */
+static bool parse_amount(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	if (!s || !*s || *s == '-' || *s == '+')
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return false;
+	unsigned shift = 0;
+	if (*end == 'k' || *end == 'K')
+		shift = 10;
+	else if (*end == 'M')
+		shift = 20;
+	else if (*end == 'G')
+		shift = 30;
+	if (shift)
+		end++;
+	if (*end != '\0' || v > (max >> shift))
+		return false;
+	*out = (uint64_t)v << shift;
+	return true;
+}
+
+/* "WxH" or "N" (a square box). */
+static bool parse_box(const char *s, uint32_t *w, uint32_t *h)
+{
+	uint64_t a, b;
+	char buf[32];
+	if (!s || strlen(s) >= sizeof buf)
+		return false;
+	strcpy(buf, s);
+	char *x = strchr(buf, 'x');
+	if (x) {
+		*x = '\0';
+		if (!parse_amount(buf, SX_BOX_MAX_SIDE, &a) || !parse_amount(x + 1, SX_BOX_MAX_SIDE, &b))
+			return false;
+	} else {
+		if (!parse_amount(buf, SX_BOX_MAX_SIDE, &a))
+			return false;
+		b = a;
+	}
+	if (a == 0 || b == 0)
+		return false;
+	*w = (uint32_t)a;
+	*h = (uint32_t)b;
+	return true;
+}
+
+enum sx_status sx_request_parse(int argc, char **argv, struct sx_request *req, bool *wants_help,
+				char *detail)
+{
+	memset(req, 0, sizeof *req);
+	req->mode = SX_MODE_PROBE;
+	req->channels = 4;
+	req->max_pixels = SX_PIXELS_DEFAULT;
+	req->max_input = SX_INPUT_DEFAULT_BYTES;
+	req->memory = SX_POOL_DEFAULT_BYTES;
+	req->cpu_seconds = SX_CPU_SECONDS_DEFAULT;
+	*wants_help = false;
+	detail[0] = '\0';
+	for (int i = 1; i < argc; i++) {
+		const char *opt = argv[i];
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+		uint64_t n;
+		bool used_val = true, ok = true;
+		if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
+			*wants_help = true;
+			return SX_OK;
+		} else if (strcmp(opt, "--probe") == 0) {
+			req->mode = SX_MODE_PROBE;
+			used_val = false;
+		} else if (strcmp(opt, "--full") == 0) {
+			req->mode = SX_MODE_FULL;
+			used_val = false;
+		} else if (strcmp(opt, "--thumbnail") == 0) {
+			req->mode = SX_MODE_THUMBNAIL;
+			ok = parse_box(val, &req->box_w, &req->box_h);
+		} else if (strcmp(opt, "--rgb") == 0) {
+			req->channels = 3;
+			used_val = false;
+		} else if (strcmp(opt, "--rgba") == 0) {
+			req->channels = 4;
+			used_val = false;
+		} else if (strcmp(opt, "--max-pixels") == 0) {
+			ok = parse_amount(val, SX_PIXELS_MAX, &req->max_pixels) && req->max_pixels > 0;
+		} else if (strcmp(opt, "--max-input-bytes") == 0) {
+			ok = parse_amount(val, SX_INPUT_MAX_BYTES, &req->max_input) && req->max_input > 0;
+		} else if (strcmp(opt, "--memory") == 0) {
+			ok = parse_amount(val, SX_POOL_RESERVE_BYTES, &req->memory) &&
+			     req->memory >= SX_POOL_MIN_BYTES;
+		} else if (strcmp(opt, "--cpu-seconds") == 0) {
+			ok = parse_amount(val, SX_CPU_SECONDS_MAX, &n) && n > 0;
+			req->cpu_seconds = (unsigned)n;
+		} else if (strcmp(opt, "--face") == 0) {
+			ok = parse_amount(val, 0xFFFF, &n);
+			req->face_index = (uint32_t)n;
+		} else {
+			snprintf(detail, SX_DETAIL_MAX, "unknown option '%.64s' (see --help)", opt);
+			return SX_ERR_BAD_REQUEST;
+		}
+		if (!ok) {
+			snprintf(detail, SX_DETAIL_MAX, "bad or missing value for %.64s (see --help)", opt);
+			return SX_ERR_BAD_REQUEST;
+		}
+		if (used_val)
+			i++;
+	}
+	return SX_OK;
+}
+
+uint64_t sx_request_max_answer_bytes(const struct sx_request *req)
+{
+	size_t pixels;
+	if (!sx_mul_size((size_t)req->max_pixels, 4, &pixels))
+		pixels = SIZE_MAX / 2;
+	return (uint64_t)pixels + SX_META_MAX_BYTES + 64;
+}
+
+void sx_request_print_usage(const char *prog, const char *summary)
+{
+	printf("usage: %s [MODE] [OPTIONS] < INPUT > ANSWER\n\n%s\n", prog, summary);
+	printf("Modes (one; default --probe):\n"
+	       "  --probe              metadata only; no pixels are decoded\n"
+	       "  --thumbnail WxH|N    fit into a WxH (or NxN) box, aspect kept, never enlarged\n"
+	       "  --full               full-size image, refused above --max-pixels\n"
+	       "Options:\n"
+	       "  --rgba | --rgb       pixel layout of image answers (default --rgba)\n"
+	       "  --max-pixels N       largest source width*height to decode (default %" PRIu64 ")\n"
+	       "  --max-input-bytes N  largest input accepted (default %" PRIu64 ")\n"
+	       "  --memory N           memory pool cap in bytes (default %" PRIu64 ", minimum %" PRIu64 ")\n"
+	       "  --cpu-seconds N      CPU time limit; the kernel kills past it (default %u)\n"
+	       "  --face N             face index in a font collection (fonts only, default 0)\n"
+	       "  --help               this text\n"
+	       "Numbers take an optional k, M or G (binary) suffix.\n\n"
+	       "Input is fd 0: a regular file is mapped, a pipe is read to EOF. The answer is one\n"
+	       "binary message on fd 1 (see PROTOCOL.md); exit 0 after a result, 1 after an error\n"
+	       "message. After setup the process runs in seccomp strict mode: it can only read,\n"
+	       "write and exit. It prints nothing on stderr.\n",
+	       SX_PIXELS_DEFAULT, SX_INPUT_DEFAULT_BYTES, SX_POOL_DEFAULT_BYTES, SX_POOL_MIN_BYTES,
+	       SX_CPU_SECONDS_DEFAULT);
+}

@@ -1,0 +1,183 @@
+/* sx_scale.c: box fitting, area-averaging downscale, orientation, alpha drop. */
+#include "sx_scale.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sx_size.h"
+
+void sx_fit_box(uint32_t w, uint32_t h, uint32_t box_w, uint32_t box_h, uint32_t *out_w,
+		uint32_t *out_h)
+{
+	if (w <= box_w && h <= box_h) {
+		*out_w = w;
+		*out_h = h;
+		return;
+	}
+	/* Compare w/box_w and h/box_h exactly in integers to pick the limiting side. */
+	uint64_t tw, th;
+	if ((uint64_t)w * box_h >= (uint64_t)h * box_w) {
+		tw = box_w;
+		th = ((uint64_t)h * box_w * 2 + w) / (2 * (uint64_t)w);
+	} else {
+		th = box_h;
+		tw = ((uint64_t)w * box_h * 2 + h) / (2 * (uint64_t)h);
+	}
+	*out_w = tw ? (uint32_t)tw : 1;
+	*out_h = th ? (uint32_t)th : 1;
+}
+
+/* For one axis: output i covers source [i*s/d, (i+1)*s/d). Fills first[i], count[i] and the
+ * weights (fractions of a source pixel covered), each output's weights summing to 1. */
+struct axis {
+	uint32_t *first, *count;
+	float *weight; /* count[i] weights for output i, back to back */
+};
+
+static void free_axis(struct axis *ax)
+{
+	free(ax->first);
+	free(ax->count);
+	free(ax->weight);
+}
+
+static int build_axis(struct axis *ax, uint32_t s, uint32_t d)
+{
+	size_t nweights = (size_t)s + 2 * (size_t)d;
+	ax->first = malloc(sizeof *ax->first * d);
+	ax->count = malloc(sizeof *ax->count * d);
+	ax->weight = malloc(sizeof *ax->weight * nweights);
+	if (!ax->first || !ax->count || !ax->weight) {
+		free_axis(ax);
+		return 0;
+	}
+	double scale = (double)s / d;
+	size_t k = 0;
+	for (uint32_t i = 0; i < d; i++) {
+		double lo = i * scale, hi = (i + 1) * scale;
+		uint32_t a = (uint32_t)lo, b = (uint32_t)hi;
+		if (b >= s || (double)b == hi)
+			b = b > 0 ? b - 1 : 0;
+		if (b >= s)
+			b = s - 1;
+		ax->first[i] = a;
+		ax->count[i] = b - a + 1;
+		for (uint32_t j = a; j <= b; j++) {
+			double l = j > lo ? j : lo, r = j + 1 < hi ? j + 1 : hi;
+			ax->weight[k++] = (float)((r - l) / scale);
+		}
+	}
+	return 1;
+}
+
+uint8_t *sx_downscale_rgba(const uint8_t *src, uint32_t sw, uint32_t sh, uint32_t dw, uint32_t dh)
+{
+	size_t out_bytes, tmp_count;
+	if (dw == 0 || dh == 0 || dw > sw || dh > sh || !sx_mul3_size(dw, dh, 4, &out_bytes) ||
+	    !sx_mul3_size(dw, sh, 4, &tmp_count) || tmp_count > SIZE_MAX / sizeof(float))
+		return NULL;
+	uint8_t *out = malloc(out_bytes);
+	float *tmp = malloc(tmp_count * sizeof(float));
+	struct axis ax = {0}, ay = {0};
+	if (!out || !tmp || !build_axis(&ax, sw, dw) || !build_axis(&ay, sh, dh)) {
+		free(out);
+		free(tmp);
+		free_axis(&ax);
+		return NULL;
+	}
+	/* Horizontal pass, premultiplying colour by alpha. */
+	for (uint32_t y = 0; y < sh; y++) {
+		const uint8_t *row = src + (size_t)y * sw * 4;
+		float *t = tmp + (size_t)y * dw * 4;
+		size_t k = 0;
+		for (uint32_t x = 0; x < dw; x++) {
+			float r = 0, g = 0, b = 0, a = 0;
+			for (uint32_t j = 0; j < ax.count[x]; j++) {
+				const uint8_t *p = row + (size_t)(ax.first[x] + j) * 4;
+				float wa = ax.weight[k++] * p[3];
+				r += wa * p[0];
+				g += wa * p[1];
+				b += wa * p[2];
+				a += wa;
+			}
+			t[x * 4 + 0] = r;
+			t[x * 4 + 1] = g;
+			t[x * 4 + 2] = b;
+			t[x * 4 + 3] = a;
+		}
+	}
+	/* Vertical pass, then back to straight alpha. */
+	size_t k = 0;
+	for (uint32_t y = 0; y < dh; y++) {
+		uint8_t *o = out + (size_t)y * dw * 4;
+		const float *w = ay.weight + k;
+		for (uint32_t x = 0; x < dw; x++) {
+			float acc[4] = {0, 0, 0, 0};
+			for (uint32_t j = 0; j < ay.count[y]; j++) {
+				const float *t = tmp + ((size_t)(ay.first[y] + j) * dw + x) * 4;
+				for (int c = 0; c < 4; c++)
+					acc[c] += w[j] * t[c];
+			}
+			float a = acc[3];
+			for (int c = 0; c < 3; c++) {
+				float v = a > 0 ? acc[c] / a : 0;
+				o[x * 4 + c] = (uint8_t)(v >= 255 ? 255 : v <= 0 ? 0 : v + 0.5f);
+			}
+			o[x * 4 + 3] = (uint8_t)(a >= 255 ? 255 : a <= 0 ? 0 : a + 0.5f);
+		}
+		k += ay.count[y];
+	}
+	free(tmp);
+	free_axis(&ax);
+	free_axis(&ay);
+	return out;
+}
+
+int sx_orientation_swaps(int o)
+{
+	return o >= 5 && o <= 8;
+}
+
+uint8_t *sx_orient_rgba(const uint8_t *src, uint32_t w, uint32_t h, int orientation)
+{
+	size_t bytes;
+	if (!sx_mul3_size(w, h, 4, &bytes))
+		return NULL;
+	uint8_t *out = malloc(bytes);
+	if (!out)
+		return NULL;
+	if (orientation < 2 || orientation > 8) {
+		memcpy(out, src, bytes);
+		return out;
+	}
+	uint32_t ow = sx_orientation_swaps(orientation) ? h : w;
+	uint32_t oh = sx_orientation_swaps(orientation) ? w : h;
+	const uint32_t *s = (const uint32_t *)(const void *)src;
+	uint32_t *d = (uint32_t *)(void *)out;
+	for (uint32_t y = 0; y < oh; y++) {
+		for (uint32_t x = 0; x < ow; x++) {
+			uint32_t sx, sy;
+			switch (orientation) {
+			case 2: sx = w - 1 - x; sy = y; break;
+			case 3: sx = w - 1 - x; sy = h - 1 - y; break;
+			case 4: sx = x; sy = h - 1 - y; break;
+			case 5: sx = y; sy = x; break;
+			case 6: sx = y; sy = h - 1 - x; break;
+			case 7: sx = w - 1 - y; sy = h - 1 - x; break;
+			default: sx = w - 1 - y; sy = x; break; /* 8 */
+			}
+			d[(size_t)y * ow + x] = s[(size_t)sy * w + sx];
+		}
+	}
+	return out;
+}
+
+void sx_rgba_to_rgb_in_place(uint8_t *pixels, uint32_t w, uint32_t h)
+{
+	size_t n = (size_t)w * h;
+	for (size_t i = 0; i < n; i++) {
+		pixels[i * 3 + 0] = pixels[i * 4 + 0];
+		pixels[i * 3 + 1] = pixels[i * 4 + 1];
+		pixels[i * 3 + 2] = pixels[i * 4 + 2];
+	}
+}

@@ -1,0 +1,34 @@
+/* sx_scale.h: pixel operations shared by the extractors: fitting a box, area-averaging
+ * downscale, EXIF orientation, and dropping alpha.
+ *
+ * Phase: any (pure computation; temporary buffers come from malloc and are freed before
+ * returning). Pixels are tightly packed 8-bit RGBA rows with straight alpha.
+ * Functions returning a buffer return a new malloc'd one (the caller frees it), or NULL
+ * when memory ran out or a size overflowed.
+ */
+#ifndef SX_SCALE_H
+#define SX_SCALE_H
+
+#include <stdint.h>
+
+/* The size of a w x h image fitted into a box_w x box_h box: aspect kept, at least 1x1,
+ * never larger than the image itself. */
+void sx_fit_box(uint32_t w, uint32_t h, uint32_t box_w, uint32_t box_h, uint32_t *out_w,
+		uint32_t *out_h);
+
+/* Area-averaging resample of RGBA `src` (sw x sh) down to dw x dh (each at most the
+ * source size). Each output pixel is the coverage-weighted mean of the source pixels
+ * under it, computed with premultiplied alpha so transparent pixels do not bleed. */
+uint8_t *sx_downscale_rgba(const uint8_t *src, uint32_t sw, uint32_t sh, uint32_t dw, uint32_t dh);
+
+/* Applies EXIF orientation 1..8 to RGBA `src` (w x h). The result is h x w for 5..8.
+ * Other values are treated as 1 (a copy). */
+uint8_t *sx_orient_rgba(const uint8_t *src, uint32_t w, uint32_t h, int orientation);
+
+/* True when orientation `o` swaps width and height (5..8). */
+int sx_orientation_swaps(int o);
+
+/* Drops the alpha byte of each RGBA pixel in place; the buffer then holds RGB rows. */
+void sx_rgba_to_rgb_in_place(uint8_t *pixels, uint32_t w, uint32_t h);
+
+#endif

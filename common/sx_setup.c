@@ -1,0 +1,39 @@
+/* sx_setup.c: the trusted setup phase shared by all extractors. */
+#include "sx_setup.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sx_hygiene.h"
+#include "sx_pool.h"
+#include "sx_request.h"
+
+enum sx_status sx_setup(int argc, char **argv, const char *prog, const char *summary,
+			struct sx_request *req, struct sx_input *in, struct sx_result *result)
+{
+	bool help = false;
+	sx_result_init(result);
+	in->data = NULL;
+	in->size = 0;
+	enum sx_status status = sx_request_parse(argc, argv, req, &help, result->detail);
+	if (help) {
+		sx_request_print_usage(prog, summary);
+		exit(0);
+	}
+	/* Cap the pool before reading input, so a large pipe input already counts. */
+	if (status == SX_OK && !sx_pool_set_cap((size_t)req->memory))
+		status = sx_fail(result, SX_ERR_INTERNAL, "cannot set up the memory pool");
+	if (status == SX_OK)
+		status = sx_input_take(SX_INPUT_FD, req->max_input, in, result->detail);
+	/* stdio may have buffers and an fd of its own: flush before the fds go. */
+	fflush(NULL);
+	/* Close everything but the answer fd before anything untrusted runs, whatever happened
+	 * above: a secret fd inherited from the parent must never reach the decoder. */
+	if (!sx_close_fds_except(SX_ANSWER_FD))
+		status = sx_fail(result, SX_ERR_INTERNAL, "cannot close inherited descriptors");
+	if (!sx_harden(req->cpu_seconds ? req->cpu_seconds : SX_CPU_SECONDS_DEFAULT, SX_ANSWER_FD,
+		       sx_request_max_answer_bytes(req)) && status == SX_OK)
+		status = sx_fail(result, SX_ERR_INTERNAL, "cannot apply resource limits");
+	return status;
+}

@@ -1,0 +1,270 @@
+/* jpeg_decode.c: JPEG probe and decode through libjpeg-turbo, errors as statuses.
+ *
+ * libjpeg reports errors through error_exit and warnings through emit_message; both are
+ * replaced so nothing is printed and every error unwinds with longjmp to one place.
+ * Warnings that mean the picture is incomplete (data ended early, corrupt entropy data)
+ * are errors here: other tools pad such files with grey and call them images.
+ */
+#include <stddef.h>
+#include <stdio.h>
+
+#include <jpeglib.h>
+#include <jerror.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "image_internal.h"
+#include "sx_size.h"
+
+struct jpeg_failure {
+	struct jpeg_error_mgr mgr;
+	jmp_buf unwind;
+	enum sx_status status;
+	char message[JMSG_LENGTH_MAX];
+};
+
+struct scan_guard {
+	struct jpeg_progress_mgr mgr;
+	struct jpeg_failure *failure;
+};
+
+static enum sx_status status_for_code(int code)
+{
+	switch (code) {
+	case JERR_OUT_OF_MEMORY: return SX_ERR_NO_MEMORY;
+	case JERR_NO_BACKING_STORE: return SX_ERR_LIMIT;
+	case JERR_ARITH_NOTIMPL:
+	case JERR_NOT_COMPILED:
+	case JERR_CONVERSION_NOTIMPL:
+	case JERR_BAD_PRECISION: return SX_ERR_UNSUPPORTED;
+	default: return SX_ERR_BAD_INPUT;
+	}
+}
+
+static void fail_jpeg(j_common_ptr cinfo, enum sx_status status)
+{
+	struct jpeg_failure *f = (struct jpeg_failure *)cinfo->err;
+	f->status = status;
+	/* format_message writes into our buffer with snprintf: no stdio stream, no syscall. */
+	cinfo->err->format_message(cinfo, f->message);
+	longjmp(f->unwind, 1);
+}
+
+static void on_error_exit(j_common_ptr cinfo)
+{
+	fail_jpeg(cinfo, status_for_code(cinfo->err->msg_code));
+}
+
+static void on_emit_message(j_common_ptr cinfo, int level)
+{
+	if (level >= 0)
+		return; /* trace messages */
+	switch (cinfo->err->msg_code) {
+	case JWRN_JPEG_EOF:
+	case JWRN_HIT_MARKER:
+	case JWRN_HUFF_BAD_CODE:
+	case JWRN_ARITH_BAD_CODE:
+	case JWRN_MUST_RESYNC:
+		fail_jpeg(cinfo, SX_ERR_BAD_INPUT);
+		break;
+	default:
+		cinfo->err->num_warnings++;
+	}
+}
+
+static void on_output_message(j_common_ptr cinfo)
+{
+	(void)cinfo; /* never print */
+}
+
+/* A progressive file can hold any number of scans, each a full pass over the image. */
+static void on_progress(j_common_ptr cinfo)
+{
+	struct scan_guard *g = (struct scan_guard *)cinfo->progress;
+	j_decompress_ptr d = (j_decompress_ptr)cinfo;
+	if (cinfo->is_decompressor && d->input_scan_number > SX_JPEG_MAX_SCANS) {
+		struct jpeg_failure *f = g->failure;
+		f->status = SX_ERR_LIMIT;
+		snprintf(f->message, sizeof f->message, "more than %d scans", SX_JPEG_MAX_SCANS);
+		longjmp(f->unwind, 1);
+	}
+}
+
+static const char *color_name(J_COLOR_SPACE cs)
+{
+	switch (cs) {
+	case JCS_GRAYSCALE: return "gray";
+	case JCS_YCbCr: return "ycbcr";
+	case JCS_RGB: return "rgb";
+	case JCS_CMYK: return "cmyk";
+	case JCS_YCCK: return "ycck";
+	default: return "unknown";
+	}
+}
+
+static int read_orientation(j_decompress_ptr cinfo)
+{
+	for (jpeg_saved_marker_ptr m = cinfo->marker_list; m; m = m->next)
+		if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 &&
+		    memcmp(m->data, "Exif\0\0", 6) == 0)
+			return exif_orientation(m->data, m->data_length);
+	return 1;
+}
+
+static void describe(j_decompress_ptr cinfo, int orientation, struct sx_meta *m)
+{
+	sx_meta_add_cstring(m, "format", "jpeg");
+	sx_meta_add_int(m, "width", cinfo->image_width);
+	sx_meta_add_int(m, "height", cinfo->image_height);
+	sx_meta_add_int(m, "bit_depth", cinfo->data_precision);
+	sx_meta_add_cstring(m, "color_type", color_name(cinfo->jpeg_color_space));
+	sx_meta_add_bool(m, "has_alpha", false);
+	sx_meta_add_bool(m, "progressive", cinfo->progressive_mode);
+	sx_meta_add_int(m, "orientation", orientation);
+	sx_meta_add_bool(m, "arithmetic", cinfo->arith_code);
+}
+
+/* libjpeg's own DCT scaling: the smallest n/8 whose output still covers the target. */
+static void choose_scale(j_decompress_ptr cinfo, uint32_t tw, uint32_t th)
+{
+	for (unsigned n = 1; n <= 8; n++) {
+		cinfo->scale_num = n;
+		cinfo->scale_denom = 8;
+		jpeg_calc_output_dimensions(cinfo);
+		if (cinfo->output_width >= tw && cinfo->output_height >= th)
+			return;
+	}
+}
+
+/* Pillow's CMYK conversion: Adobe files store inverted ink values. */
+static void cmyk_row_to_rgba(uint8_t *row, uint32_t w, int inverted)
+{
+	for (uint32_t x = 0; x < w; x++) {
+		uint8_t *p = row + (size_t)x * 4;
+		unsigned c = p[0], m = p[1], y = p[2], k = p[3];
+		if (inverted) {
+			c = 255 - c;
+			m = 255 - m;
+			y = 255 - y;
+			k = 255 - k;
+		}
+		unsigned nk = 255 - k, t;
+		t = c * nk + 128;
+		p[0] = (uint8_t)(nk - (((t >> 8) + t) >> 8));
+		t = m * nk + 128;
+		p[1] = (uint8_t)(nk - (((t >> 8) + t) >> 8));
+		t = y * nk + 128;
+		p[2] = (uint8_t)(nk - (((t >> 8) + t) >> 8));
+		p[3] = 255;
+	}
+}
+
+/* Everything a decode may leave behind lives here, in the caller's frame, so it stays
+ * well-defined after a longjmp out of libjpeg. */
+struct jpeg_job {
+	struct jpeg_decompress_struct cinfo;
+	struct jpeg_failure failure;
+	struct scan_guard guard;
+	uint8_t *pixels;
+	int orientation;
+};
+
+static enum sx_status choose_output(struct jpeg_job *job, struct sx_result *result)
+{
+	j_decompress_ptr cinfo = &job->cinfo;
+	switch (cinfo->jpeg_color_space) {
+	case JCS_GRAYSCALE:
+	case JCS_YCbCr:
+	case JCS_RGB: cinfo->out_color_space = JCS_EXT_RGBA; return SX_OK;
+	case JCS_CMYK:
+	case JCS_YCCK: cinfo->out_color_space = JCS_CMYK; return SX_OK;
+	default:
+		return sx_fail(result, SX_ERR_UNSUPPORTED,
+			       "JPEG with %d components in an unknown colour space",
+			       cinfo->num_components);
+	}
+}
+
+static enum sx_status decode_pixels(const struct sx_request *req, struct jpeg_job *job,
+				    struct sx_result *result)
+{
+	j_decompress_ptr cinfo = &job->cinfo;
+	int cmyk = cinfo->out_color_space == JCS_CMYK;
+	if (req->mode == SX_MODE_THUMBNAIL) {
+		uint32_t tw, th;
+		thumbnail_target(req, cinfo->image_width, cinfo->image_height, job->orientation, &tw, &th);
+		choose_scale(cinfo, tw, th);
+	}
+	jpeg_start_decompress(cinfo);
+	uint32_t w = cinfo->output_width, h = cinfo->output_height;
+	size_t bytes;
+	if (cinfo->output_components != 4 || !sx_mul3_size(w, h, 4, &bytes))
+		return sx_fail(result, SX_ERR_INTERNAL, "unexpected JPEG output layout");
+	job->pixels = malloc(bytes);
+	if (!job->pixels)
+		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %ux%u image", w, h);
+	while (cinfo->output_scanline < h) {
+		JSAMPROW row = job->pixels + (size_t)cinfo->output_scanline * w * 4;
+		if (jpeg_read_scanlines(cinfo, &row, 1) != 1)
+			return sx_fail(result, SX_ERR_BAD_INPUT, "JPEG data ended early");
+		if (cmyk)
+			cmyk_row_to_rgba(row, w, cinfo->saw_Adobe_marker);
+	}
+	/* Reads on to EOI: a file cut after its last scan line still ended early. */
+	jpeg_finish_decompress(cinfo);
+	return SX_OK;
+}
+
+/* Holds the setjmp; every libjpeg call that can fail runs below it. */
+static enum sx_status run_jpeg(struct jpeg_job *job, const struct sx_request *req,
+			       const uint8_t *data, size_t size, struct sx_result *result)
+{
+	j_decompress_ptr cinfo = &job->cinfo;
+	if (setjmp(job->failure.unwind))
+		return sx_fail(result, job->failure.status, "JPEG: %s", job->failure.message);
+	jpeg_create_decompress(cinfo);
+	job->guard.mgr.progress_monitor = on_progress;
+	job->guard.failure = &job->failure;
+	cinfo->progress = &job->guard.mgr;
+	cinfo->mem->max_memory_to_use = (long)req->memory;
+	jpeg_mem_src(cinfo, data, (unsigned long)size);
+	jpeg_save_markers(cinfo, JPEG_APP0 + 1, 0xFFFF);
+	jpeg_read_header(cinfo, TRUE);
+	job->orientation = read_orientation(cinfo);
+	if (req->mode == SX_MODE_PROBE) {
+		describe(cinfo, job->orientation, &result->meta);
+		result->kind = SX_RESULT_META;
+		return SX_OK;
+	}
+	/* Before jpeg_start_decompress, which allocates in proportion to the image. */
+	enum sx_status status = check_pixel_cap(req, cinfo->image_width, cinfo->image_height, result);
+	if (status == SX_OK)
+		status = choose_output(job, result);
+	if (status == SX_OK)
+		status = decode_pixels(req, job, result);
+	return status;
+}
+
+enum sx_status jpeg_extract(const struct sx_request *req, const uint8_t *data, size_t size,
+			    struct sx_result *result)
+{
+	struct jpeg_job job;
+	memset(&job, 0, sizeof job);
+	job.orientation = 1;
+	job.cinfo.err = jpeg_std_error(&job.failure.mgr);
+	job.failure.mgr.error_exit = on_error_exit;
+	job.failure.mgr.emit_message = on_emit_message;
+	job.failure.mgr.output_message = on_output_message;
+	if (size > 0xFFFFFFFFul)
+		return sx_fail(result, SX_ERR_LIMIT, "JPEG input larger than 4 GiB");
+
+	enum sx_status status = run_jpeg(&job, req, data, size, result);
+	uint32_t w = job.cinfo.output_width, h = job.cinfo.output_height;
+	jpeg_destroy_decompress(&job.cinfo);
+	if (status == SX_OK && req->mode != SX_MODE_PROBE)
+		return finish_image(req, job.pixels, w, h, job.orientation, result);
+	free(job.pixels);
+	return status;
+}

@@ -1,0 +1,176 @@
+/* png_decode.c: PNG probe and decode through libpng, to 8-bit RGBA, errors as statuses.
+ *
+ * libpng's error and warning callbacks are replaced (nothing printed; errors longjmp to
+ * one place). Its own limits are set before the first chunk is read. Reading past the
+ * end of the input is an error, so a truncated file or one without IEND is bad input,
+ * never a partial image.
+ */
+#include <png.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "image_internal.h"
+#include "sx_size.h"
+
+/* Everything a decode may leave behind, in the caller's frame so it stays well-defined
+ * after libpng longjmps out. */
+struct png_job {
+	png_structp png;
+	png_infop info;
+	const uint8_t *data;
+	size_t size, pos;
+	enum sx_status status; /* set by callbacks before they fail */
+	char message[160];
+	uint8_t *pixels;
+	png_bytep *rows;
+	uint32_t width, height;
+};
+
+static void on_error(png_structp png, png_const_charp msg)
+{
+	struct png_job *job = png_get_error_ptr(png);
+	if (job->status == SX_OK)
+		job->status = SX_ERR_BAD_INPUT;
+	if (!job->message[0])
+		snprintf(job->message, sizeof job->message, "%s", msg);
+	png_longjmp(png, 1);
+}
+
+static void on_warning(png_structp png, png_const_charp msg)
+{
+	(void)png;
+	(void)msg; /* benign: never printed */
+}
+
+static void read_input(png_structp png, png_bytep out, size_t len)
+{
+	struct png_job *job = png_get_io_ptr(png);
+	if (len > job->size - job->pos) {
+		job->status = SX_ERR_BAD_INPUT;
+		snprintf(job->message, sizeof job->message, "file is truncated");
+		png_error(png, "truncated");
+	}
+	memcpy(out, job->data + job->pos, len);
+	job->pos += len;
+}
+
+static const char *color_name(int color_type)
+{
+	switch (color_type) {
+	case PNG_COLOR_TYPE_GRAY: return "gray";
+	case PNG_COLOR_TYPE_RGB: return "rgb";
+	case PNG_COLOR_TYPE_PALETTE: return "palette";
+	case PNG_COLOR_TYPE_GRAY_ALPHA: return "gray_alpha";
+	case PNG_COLOR_TYPE_RGB_ALPHA: return "rgba";
+	default: return "unknown";
+	}
+}
+
+static void describe(struct png_job *job, struct sx_meta *m)
+{
+	int ct = png_get_color_type(job->png, job->info);
+	sx_meta_add_cstring(m, "format", "png");
+	sx_meta_add_int(m, "width", png_get_image_width(job->png, job->info));
+	sx_meta_add_int(m, "height", png_get_image_height(job->png, job->info));
+	sx_meta_add_int(m, "bit_depth", png_get_bit_depth(job->png, job->info));
+	sx_meta_add_cstring(m, "color_type", color_name(ct));
+	sx_meta_add_bool(m, "has_alpha", (ct & PNG_COLOR_MASK_ALPHA) ||
+						 png_get_valid(job->png, job->info, PNG_INFO_tRNS));
+	sx_meta_add_bool(m, "progressive",
+			 png_get_interlace_type(job->png, job->info) == PNG_INTERLACE_ADAM7);
+}
+
+/* Every colour type and depth to 8-bit RGBA, Adam7 passes combined by libpng. */
+static void request_rgba8(struct png_job *job)
+{
+	png_structp png = job->png;
+	int ct = png_get_color_type(png, job->info);
+	int depth = png_get_bit_depth(png, job->info);
+	if (ct == PNG_COLOR_TYPE_PALETTE)
+		png_set_palette_to_rgb(png);
+	if ((ct == PNG_COLOR_TYPE_GRAY || ct == PNG_COLOR_TYPE_GRAY_ALPHA) && depth < 8)
+		png_set_expand_gray_1_2_4_to_8(png);
+	if (png_get_valid(png, job->info, PNG_INFO_tRNS))
+		png_set_tRNS_to_alpha(png);
+	if (depth == 16)
+		png_set_strip_16(png); /* keeps the high byte, as Pillow does */
+	if (ct == PNG_COLOR_TYPE_GRAY || ct == PNG_COLOR_TYPE_GRAY_ALPHA)
+		png_set_gray_to_rgb(png);
+	png_set_filler(png, 0xFF, PNG_FILLER_AFTER);
+	png_set_interlace_handling(png);
+	png_read_update_info(png, job->info);
+}
+
+static enum sx_status decode_pixels(const struct sx_request *req, struct png_job *job,
+				    struct sx_result *result)
+{
+	uint32_t w = png_get_image_width(job->png, job->info);
+	uint32_t h = png_get_image_height(job->png, job->info);
+	enum sx_status status = check_pixel_cap(req, w, h, result);
+	if (status != SX_OK)
+		return status;
+	request_rgba8(job);
+	size_t bytes, row_bytes = (size_t)w * 4;
+	if (png_get_rowbytes(job->png, job->info) != row_bytes || !sx_mul_size(row_bytes, h, &bytes))
+		return sx_fail(result, SX_ERR_INTERNAL, "unexpected PNG row layout");
+	job->pixels = malloc(bytes);
+	job->rows = malloc(sizeof *job->rows * h);
+	if (!job->pixels || !job->rows)
+		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %ux%u image", w, h);
+	for (uint32_t y = 0; y < h; y++)
+		job->rows[y] = job->pixels + (size_t)y * row_bytes;
+	png_read_image(job->png, job->rows);
+	/* Reads the chunks after the image up to IEND: a missing IEND is truncation. */
+	png_read_end(job->png, NULL);
+	job->width = w;
+	job->height = h;
+	return SX_OK;
+}
+
+/* Holds the setjmp; every libpng call that can fail runs below it. */
+static enum sx_status run_png(struct png_job *job, const struct sx_request *req,
+			      struct sx_result *result)
+{
+	if (setjmp(png_jmpbuf(job->png)))
+		return sx_fail(result, job->status == SX_OK ? SX_ERR_BAD_INPUT : job->status,
+			       "PNG: %s", job->message);
+	png_set_read_fn(job->png, job, read_input);
+	png_set_user_limits(job->png, SX_PNG_MAX_SIDE, SX_PNG_MAX_SIDE);
+	png_set_chunk_cache_max(job->png, SX_PNG_CHUNK_CACHE_MAX);
+	png_set_chunk_malloc_max(job->png, SX_PNG_CHUNK_MALLOC_MAX);
+	/* A bad CRC anywhere, critical or ancillary, rejects the file. */
+	png_set_crc_action(job->png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
+	job->info = png_create_info_struct(job->png);
+	if (!job->info)
+		return sx_fail(result, SX_ERR_NO_MEMORY, "PNG: no memory for the info struct");
+	png_read_info(job->png, job->info);
+	if (req->mode == SX_MODE_PROBE) {
+		describe(job, &result->meta);
+		result->kind = SX_RESULT_META;
+		return SX_OK;
+	}
+	return decode_pixels(req, job, result);
+}
+
+enum sx_status png_extract(const struct sx_request *req, const uint8_t *data, size_t size,
+			   struct sx_result *result)
+{
+	struct png_job job;
+	memset(&job, 0, sizeof job);
+	job.data = data;
+	job.size = size;
+	job.status = SX_OK;
+	job.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &job, on_error, on_warning);
+	if (!job.png)
+		return sx_fail(result, SX_ERR_NO_MEMORY, "PNG: no memory for the decoder");
+
+	enum sx_status status = run_png(&job, req, result);
+	png_destroy_read_struct(&job.png, job.info ? &job.info : NULL, NULL);
+	free(job.rows);
+	if (status == SX_OK && req->mode != SX_MODE_PROBE)
+		return finish_image(req, job.pixels, job.width, job.height, 1, result);
+	free(job.pixels);
+	return status;
+}

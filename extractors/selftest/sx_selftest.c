@@ -1,0 +1,181 @@
+/* sx_selftest.c: a test-only extractor that misbehaves on purpose after the strict line,
+ * so every failure path of the client and the sandbox has a real test. Its input names
+ * the misbehaviour (see the table in `misbehaviours` below and --help). Never installed. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sx_answer.h"
+#include "sx_setup.h"
+#include "sx_strict.h"
+#include "sx_wire.h"
+
+extern char **environ;
+
+static const char summary[] =
+	"TEST ONLY. Input is one word naming what to do after the strict line:\n"
+	"  ok-meta ok-image            valid answers\n"
+	"  open socket mmap exit_group forbidden syscalls (the kernel kills it)\n"
+	"  spin                        loop until RLIMIT_CPU kills it\n"
+	"  alloc                       allocate until the pool refuses, answer NO_MEMORY\n"
+	"  segv                        crash with SIGSEGV\n"
+	"  garbage truncated trailing wrong-exit huge-image   malformed answers\n"
+	"  env                         report env_count and fds_at_start\n"
+	"  readfds                     report which fds 0..63 are readable after the line\n"
+	"  stderr-flood                1 MiB to stderr during setup, then like ok-meta";
+
+static struct sx_result result;
+static int env_count;
+static char fds_at_start[256];
+
+/* Before setup touches anything: what did the parent hand us? */
+static void record_start_state(void)
+{
+	for (char **e = environ; e && *e; e++)
+		env_count++;
+	size_t off = 0;
+	for (int fd = 0; fd < 1024 && off < sizeof fds_at_start - 8; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			off += (size_t)snprintf(fds_at_start + off, sizeof fds_at_start - off, "%s%d",
+						off ? "," : "", fd);
+}
+
+static void write_raw(const void *p, size_t n)
+{
+	const char *c = p;
+	while (n > 0) {
+		ssize_t w = write(SX_ANSWER_FD, c, n);
+		if (w <= 0)
+			return;
+		c += w;
+		n -= (size_t)w;
+	}
+}
+
+static void answer_meta(void)
+{
+	sx_meta_init(&result.meta);
+	sx_meta_add_cstring(&result.meta, "format", "selftest");
+	sx_meta_add_int(&result.meta, "env_count", env_count);
+	sx_meta_add_cstring(&result.meta, "fds_at_start", fds_at_start);
+	sx_answer_meta(SX_ANSWER_FD, &result.meta);
+}
+
+static int misbehave(const char *word)
+{
+	static uint8_t pixels[2 * 2 * 4] = {255, 0, 0, 255, 0, 255, 0, 255,
+					    0, 0, 255, 255, 255, 255, 255, 128};
+	if (!strcmp(word, "ok-meta") || !strcmp(word, "env") || !strcmp(word, "stderr-flood")) {
+		answer_meta();
+		return SX_EXIT_RESULT;
+	}
+	if (!strcmp(word, "ok-image")) {
+		struct sx_image im = {2, 2, 4, pixels};
+		return sx_answer_image(SX_ANSWER_FD, &im) ? SX_EXIT_RESULT : SX_EXIT_NO_ANSWER;
+	}
+	if (!strcmp(word, "open"))
+		syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY);
+	if (!strcmp(word, "socket"))
+		syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+	if (!strcmp(word, "mmap"))
+		syscall(SYS_mmap, NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!strcmp(word, "exit_group"))
+		syscall(SYS_exit_group, 0);
+	if (!strcmp(word, "spin"))
+		for (volatile unsigned long i = 0;; i++)
+			;
+	if (!strcmp(word, "alloc")) {
+		size_t total = 0;
+		for (void *p; (p = malloc(1 << 20)) != NULL; total += 1 << 20)
+			memset(p, 1, 1 << 20);
+		sx_fail(&result, SX_ERR_NO_MEMORY, "pool refused after %zu MiB", total >> 20);
+		return sx_answer_error(SX_ANSWER_FD, SX_ERR_NO_MEMORY, result.detail) ? SX_EXIT_ERROR
+										      : SX_EXIT_NO_ANSWER;
+	}
+	if (!strcmp(word, "segv"))
+		{ volatile uintptr_t bad = 8; *(volatile int *)bad = 1; }
+	if (!strcmp(word, "garbage")) {
+		uint32_t x = 12345;
+		for (int i = 0; i < 4096; i++) {
+			x = x * 1103515245u + 12345u;
+			uint8_t b = (uint8_t)(x >> 16);
+			write_raw(&b, 1);
+		}
+		return SX_EXIT_RESULT;
+	}
+	if (!strcmp(word, "truncated")) {
+		static const uint8_t head[] = {'S', 'X', 'A', 'N', 1, 0, 2, 0, 100, 0, 0, 0, 1, 0, 1};
+		write_raw(head, sizeof head);
+		return SX_EXIT_RESULT;
+	}
+	if (!strcmp(word, "trailing")) {
+		answer_meta();
+		write_raw("extra", 5);
+		return SX_EXIT_RESULT;
+	}
+	if (!strcmp(word, "wrong-exit")) {
+		sx_answer_error(SX_ANSWER_FD, SX_ERR_BAD_INPUT, "error message with exit 0");
+		return SX_EXIT_RESULT;
+	}
+	if (!strcmp(word, "huge-image")) {
+		static const uint8_t head[] = {'S', 'X', 'A', 'N', 1, 0, 3, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+					       0xA0, 0x86, 0x01, 0, 0xA0, 0x86, 0x01, 0, 4, 0, 0, 0};
+		write_raw(head, sizeof head);
+		write_raw(pixels, sizeof pixels);
+		return SX_EXIT_RESULT;
+	}
+	if (!strcmp(word, "readfds")) {
+		char readable[256] = "";
+		size_t off = 0;
+		for (int fd = 0; fd < 64; fd++) {
+			char c;
+			/* read(2) is allowed in strict mode; on a closed fd it just fails. */
+			if (read(fd, &c, 0) >= 0 && off < sizeof readable - 8)
+				off += (size_t)snprintf(readable + off, sizeof readable - off, "%s%d",
+							off ? "," : "", fd);
+		}
+		sx_meta_init(&result.meta);
+		sx_meta_add_cstring(&result.meta, "format", "selftest");
+		sx_meta_add_cstring(&result.meta, "readable_fds", readable);
+		return sx_answer_meta(SX_ANSWER_FD, &result.meta) ? SX_EXIT_RESULT : SX_EXIT_NO_ANSWER;
+	}
+	sx_fail(&result, SX_ERR_BAD_REQUEST, "unknown selftest word '%.32s'", word);
+	return sx_answer_error(SX_ANSWER_FD, SX_ERR_BAD_REQUEST, result.detail) ? SX_EXIT_ERROR
+									       : SX_EXIT_NO_ANSWER;
+}
+
+int main(int argc, char **argv)
+{
+	struct sx_request req;
+	struct sx_input in;
+	char word[32] = "";
+
+	record_start_state();
+	/* stderr-flood has to happen before setup closes fd 2, so peek at a file input. */
+	char peek[16] = "";
+	if (pread(0, peek, sizeof peek - 1, 0) > 0 && strncmp(peek, "stderr-flood", 12) == 0) {
+		static char block[4096];
+		memset(block, 'E', sizeof block);
+		for (int i = 0; i < 256; i++)
+			if (write(2, block, sizeof block) < 0)
+				break;
+	}
+	enum sx_status status = sx_setup(argc, argv, "sx-selftest", summary, &req, &in, &result);
+	if (status == SX_OK) {
+		size_t n = 0;
+		while (n < in.size && n < sizeof word - 1 && in.data[n] > ' ')
+			n++;
+		memcpy(word, in.data, n);
+	}
+
+	SX_ENTER_STRICT_MODE(SX_ANSWER_FD);
+
+	if (status != SX_OK)
+		sx_exit(sx_answer_result(SX_ANSWER_FD, status, &result));
+	sx_exit(misbehave(word));
+}
