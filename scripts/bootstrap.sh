@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# scripts/bootstrap.sh: installs what is missing through apt (Debian 12) and builds the
+# extractors into build/. Safe to run again: installs nothing that is there, rebuilds
+# only what changed. Used by scripts/demo.sh and scripts/test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  gcc make cmake pkg-config
+  libjpeg62-turbo-dev libpng-dev
+  python3 python3-pil python3-pytest python3-hypothesis
+  strace
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "bootstrap: installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "bootstrap: need root (or sudo) to apt-get install: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" >/dev/null
+echo "bootstrap: extractors built in build/bin"
