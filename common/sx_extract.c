@@ -29,5 +29,10 @@ enum sx_status sx_fail(struct sx_result *result, enum sx_status status, const ch
 	va_start(ap, fmt);
 	vsnprintf(result->detail, sizeof result->detail, fmt, ap);
 	va_end(ap);
+#ifdef SX_SANITIZER_BUILD
+	/* A bug must never pass for bad input: sanitizer and fuzz builds stop right here. */
+	if (status == SX_ERR_INTERNAL)
+		__builtin_trap();
+#endif
 	return status;
 }

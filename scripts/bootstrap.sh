@@ -10,6 +10,7 @@ packages=(
   libjpeg62-turbo-dev libpng-dev
   python3 python3-pil python3-pytest python3-hypothesis
   strace
+  clang libclang-rt-14-dev
 )
 
 missing=()

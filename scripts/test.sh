@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
 # scripts/test.sh: the one test command. Sets up (apt + build) then runs every test:
-# the C tests under CTest, then the Python tests under pytest (Debian's python3).
+# the C tests under CTest, the same CTest (fixture replay through every fuzz harness)
+# in an ASan/UBSan build, then the Python tests under pytest (Debian's python3).
+# With CI=true (as in .ci/run) it also fuzzes each harness for SX_FUZZ_SECONDS (60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 
 echo "== C tests (ctest)"
 ctest --test-dir build --output-on-failure
+
+echo "== C tests and fixture replay under ASan/UBSan (ctest, build-asan)"
+cmake -S . -B build-asan -DSX_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-asan -j"$(nproc)" >/dev/null
+ctest --test-dir build-asan --output-on-failure
+
+if [ "${CI:-}" = "true" ] || [ -n "${SX_FUZZ_SECONDS:-}" ]; then
+  echo "== Fuzzing every harness for ${SX_FUZZ_SECONDS:-60}s"
+  bash fuzz/run.sh "${SX_FUZZ_SECONDS:-60}"
+fi
 
 echo "== Python tests (pytest)"
 PYTHONPATH="$PWD/pyclient${PYTHONPATH:+:$PYTHONPATH}" \

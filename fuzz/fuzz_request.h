@@ -1,0 +1,74 @@
+/* fuzz_request.h: turns the first bytes of a fuzz input into a request, so one corpus
+ * reaches probe, thumbnail and full decode with varied boxes and layouts.
+ *
+ * Phase: in-process harnesses only (no sandbox). Header-only so each harness stays one file.
+ * Layout of the prefix (FUZZ_PREFIX bytes): mode selector, box width, box height, flags.
+ * Inputs shorter than the prefix are used whole as file data with a probe request.
+ */
+#ifndef FUZZ_REQUEST_H
+#define FUZZ_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "sx_extract.h"
+
+#define FUZZ_PREFIX 4
+/* Small enough that ASan's malloc copes with any decode the harness allows. */
+#define FUZZ_MAX_PIXELS (4u << 20)
+#define FUZZ_MEMORY ((uint64_t)256 << 20)
+
+static inline void fuzz_request(const uint8_t **data, size_t *size, struct sx_request *req)
+{
+	memset(req, 0, sizeof *req);
+	req->mode = SX_MODE_PROBE;
+	req->channels = 4;
+	req->max_pixels = FUZZ_MAX_PIXELS;
+	req->max_input = SX_INPUT_DEFAULT_BYTES;
+	req->memory = FUZZ_MEMORY;
+	req->cpu_seconds = SX_CPU_SECONDS_DEFAULT;
+	req->box_w = req->box_h = 64;
+	if (*size < FUZZ_PREFIX)
+		return;
+	const uint8_t *p = *data;
+	req->mode = (enum sx_mode)(SX_MODE_PROBE + p[0] % 3);
+	req->box_w = 1 + p[1] % 255;
+	req->box_h = 1 + p[2] % 255;
+	req->channels = (p[3] & 1) ? 3 : 4;
+	req->face_index = (p[3] >> 1) & 3;
+	*data += FUZZ_PREFIX;
+	*size -= FUZZ_PREFIX;
+}
+
+/* Runs one decode core and checks the contract every harness shares: an internal error is
+ * a bug (trap, never reported as bad input), and an image result is consistent. */
+static inline void fuzz_run(sx_extract_fn extract, const uint8_t *data, size_t size)
+{
+	static struct sx_result result;
+	struct sx_request req;
+	fuzz_request(&data, &size, &req);
+	sx_result_init(&result);
+	enum sx_status status = extract(&req, data, size, &result);
+	if (status == SX_ERR_INTERNAL)
+		__builtin_trap();
+	if (status == SX_OK && result.kind == SX_RESULT_IMAGE) {
+		const struct sx_image *im = &result.image;
+		if (!im->pixels || im->width == 0 || im->height == 0 ||
+		    (im->channels != 3 && im->channels != 4) || im->channels != req.channels)
+			__builtin_trap();
+		if (req.mode == SX_MODE_THUMBNAIL && (im->width > req.box_w || im->height > req.box_h))
+			__builtin_trap();
+		/* Touch the last pixel byte: ASan catches a buffer shorter than claimed. */
+		volatile uint8_t last =
+			im->pixels[(size_t)im->width * im->height * im->channels - 1];
+		(void)last;
+	}
+	if (status == SX_OK && result.kind == SX_RESULT_META && !sx_meta_ok(&result.meta))
+		__builtin_trap();
+	if (status == SX_OK && result.kind == SX_RESULT_NONE)
+		__builtin_trap();
+	sx_result_release(&result);
+}
+
+#endif

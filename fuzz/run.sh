@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# fuzz/run.sh: builds the libFuzzer harnesses (clang, ASan+UBSan) in build-fuzz/ and runs
+# each for a bounded time over a corpus seeded from fixtures/. Fails on any crash, leak,
+# timeout or sanitizer report; the reproducer lands in build-fuzz/artifacts/.
+#   bash fuzz/run.sh [SECONDS_EACH] [HARNESS...]     (default: 60 s, every harness built)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+
+command -v clang >/dev/null || { echo "fuzz: clang is missing (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
+CC=clang cmake -S . -B build-fuzz -DSX_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-fuzz -j"$(nproc)" >/dev/null
+
+harnesses=("$@")
+if ((${#harnesses[@]} == 0)); then
+  for f in build-fuzz/bin/fuzz_*; do harnesses+=("${f##*/fuzz_}"); done
+fi
+
+# Seeds: every fixture behind each of the three request prefixes (fuzz/fuzz_request.h).
+seed_corpus() {
+  local dir=$1
+  [ -n "$(ls -A "$dir" 2>/dev/null)" ] && return
+  mkdir -p "$dir"
+  local i=0
+  while IFS= read -r -d '' f; do
+    for mode in 0 1 2; do
+      { printf "\\x0$mode\\x3f\\x2f\\x0$mode"; head -c 65536 "$f"; } > "$dir/seed-$i-$mode"
+    done
+    i=$((i + 1))
+  done < <(find fixtures -type f ! -name '*.md' ! -name '*.json' ! -name '*.py' ! -name '*.sh' -size -1024k -print0)
+}
+
+mkdir -p build-fuzz/artifacts
+status=0
+for h in "${harnesses[@]}"; do
+  corpus=build-fuzz/corpus/$h
+  seed_corpus "$corpus"
+  dict=fuzz/dict/$h.dict
+  args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=1048576
+        -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$h-")
+  [ -f "$dict" ] && args+=(-dict="$dict")
+  echo "== fuzz_$h for ${seconds}s ($(ls "$corpus" | wc -l) corpus files)"
+  log=build-fuzz/fuzz_$h.log
+  if ! build-fuzz/bin/fuzz_"$h" "${args[@]}" "$corpus" fixtures/crashers >"$log" 2>&1; then
+    echo "fuzz_$h FAILED: see $log and build-fuzz/artifacts/" >&2
+    tail -40 "$log" >&2
+    status=1
+  fi
+  grep -E "DONE +cov|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb" "$log" || true
+done
+exit $status
