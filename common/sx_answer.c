@@ -69,16 +69,24 @@ bool sx_answer_meta(int fd, const struct sx_meta *meta)
 	return write_all(fd, head, sizeof head) && write_all(fd, meta->buf, meta->len);
 }
 
+/* True when `image` can be sent; its pixel byte count goes to *pixel_bytes. */
+static bool image_is_sendable(const struct sx_image *image, size_t *pixel_bytes)
+{
+	size_t payload;
+	return image->pixels && image->width > 0 && image->height > 0 &&
+	       (image->channels == SX_WIRE_LAYOUT_RGB || image->channels == SX_WIRE_LAYOUT_RGBA) &&
+	       sx_mul3_size(image->width, image->height, image->channels, pixel_bytes) &&
+	       sx_add_size(*pixel_bytes, SX_WIRE_IMAGE_FIXED_BYTES, &payload) &&
+	       payload <= UINT32_MAX;
+}
+
 bool sx_answer_image(int fd, const struct sx_image *image)
 {
-	size_t pixel_bytes, payload;
-	if (!image->pixels || image->width == 0 || image->height == 0 ||
-	    (image->channels != SX_WIRE_LAYOUT_RGB && image->channels != SX_WIRE_LAYOUT_RGBA) ||
-	    !sx_mul3_size(image->width, image->height, image->channels, &pixel_bytes) ||
-	    !sx_add_size(pixel_bytes, SX_WIRE_IMAGE_FIXED_BYTES, &payload) || payload > UINT32_MAX)
+	size_t pixel_bytes;
+	if (!image_is_sendable(image, &pixel_bytes))
 		return false;
 	uint8_t head[SX_WIRE_HEADER_BYTES + SX_WIRE_IMAGE_FIXED_BYTES] = {0};
-	fill_header(head, SX_WIRE_TYPE_IMAGE, (uint32_t)payload);
+	fill_header(head, SX_WIRE_TYPE_IMAGE, (uint32_t)(pixel_bytes + SX_WIRE_IMAGE_FIXED_BYTES));
 	put_le32(head + SX_WIRE_HEADER_BYTES, image->width);
 	put_le32(head + SX_WIRE_HEADER_BYTES + 4, image->height);
 	head[SX_WIRE_HEADER_BYTES + 8] = (uint8_t)image->channels;
@@ -87,10 +95,11 @@ bool sx_answer_image(int fd, const struct sx_image *image)
 
 int sx_answer_result(int fd, enum sx_status status, const struct sx_result *result)
 {
+	size_t pixel_bytes;
 	if (status == SX_OK) {
 		if (result->kind == SX_RESULT_META && sx_meta_ok(&result->meta))
 			return sx_answer_meta(fd, &result->meta) ? SX_EXIT_RESULT : SX_EXIT_NO_ANSWER;
-		if (result->kind == SX_RESULT_IMAGE)
+		if (result->kind == SX_RESULT_IMAGE && image_is_sendable(&result->image, &pixel_bytes))
 			return sx_answer_image(fd, &result->image) ? SX_EXIT_RESULT : SX_EXIT_NO_ANSWER;
 		return sx_answer_error(fd, SX_ERR_INTERNAL, "decoder returned no valid result")
 			       ? SX_EXIT_ERROR
