@@ -55,7 +55,13 @@ bool sx_answer_error(int fd, enum sx_status status, const char *detail)
 	fill_header(msg, SX_WIRE_TYPE_ERROR, (uint32_t)(SX_WIRE_ERROR_FIXED_BYTES + dlen));
 	put_le32(msg + SX_WIRE_HEADER_BYTES, (uint32_t)status);
 	put_le16(msg + SX_WIRE_HEADER_BYTES + 4, (uint16_t)dlen);
-	memcpy(msg + SX_WIRE_HEADER_BYTES + SX_WIRE_ERROR_FIXED_BYTES, detail, dlen);
+	/* Details may quote library messages and are cut to fit: keep them printable ASCII so
+	 * the text is valid UTF-8 however it was cut. */
+	uint8_t *d = msg + SX_WIRE_HEADER_BYTES + SX_WIRE_ERROR_FIXED_BYTES;
+	for (size_t i = 0; i < dlen; i++) {
+		uint8_t c = (uint8_t)detail[i];
+		d[i] = c >= 0x20 && c < 0x7F ? c : '?';
+	}
 	return write_all(fd, msg, SX_WIRE_HEADER_BYTES + SX_WIRE_ERROR_FIXED_BYTES + dlen);
 }
 

@@ -1,6 +1,7 @@
 /* sx_answer.h: writes the one answer message on an fd (PROTOCOL.md).
  *
  * Phase: any; built for after the strict line: only write(2), no allocation, no stdio.
+ * Error details go out as printable ASCII (other bytes become '?'), at most SX_DETAIL_MAX.
  * Writes loop over partial writes and EINTR. Each function returns true when the whole
  * message was written; false means the peer is gone and there is nothing left to tell.
  */

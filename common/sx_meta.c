@@ -59,7 +59,8 @@ static uint8_t *begin_field(struct sx_meta *m, const char *key, uint8_t vtype, s
 	size_t klen = strlen(key);
 	if (!key_is_valid(key, klen) || m->count >= SX_META_MAX_FIELDS ||
 	    key_is_present(m, key, klen) ||
-	    m->len + 2 + klen + value_bytes > sizeof m->buf) {
+	    /* The payload is the 2-byte field count plus the fields: all of it within the cap. */
+	    2 + m->len + 2 + klen + value_bytes > SX_META_MAX_BYTES) {
 		m->broken = true;
 		return NULL;
 	}

@@ -108,6 +108,40 @@ static void test_meta(void)
 	CHECK(!sx_meta_ok(&meta));
 }
 
+static int write_odd_detail(int fd)
+{
+	return sx_answer_error(fd, SX_ERR_BAD_INPUT, "caf\xC3\xA9\n\x01");
+}
+
+static void test_error_detail_is_ascii(void)
+{
+	uint8_t buf[512];
+	size_t n = capture(write_odd_detail, buf, sizeof buf);
+	CHECK(n == 12 + 6 + 7);
+	CHECK(memcmp(buf + 18, "caf????", 7) == 0);
+}
+
+/* A record filled to the brim still makes a payload (count + fields) within the cap. */
+static void test_meta_cap(void)
+{
+	static char s[SX_META_STRING_MAX];
+	memset(s, 'x', sizeof s);
+	sx_meta_init(&meta);
+	char key[8];
+	for (unsigned i = 0; i < SX_META_MAX_FIELDS; i++) {
+		snprintf(key, sizeof key, "k%u", i);
+		sx_meta_add_string(&meta, key, s, sizeof s);
+	}
+	CHECK(meta.broken); /* 64 x 1 KiB does not fit in 64 KiB */
+	sx_meta_init(&meta);
+	for (unsigned i = 0; !meta.broken && i < SX_META_MAX_FIELDS; i++) {
+		snprintf(key, sizeof key, "k%u", i);
+		sx_meta_add_string(&meta, key, s, i < 62 ? sizeof s : 1000);
+		if (!meta.broken)
+			CHECK(2 + meta.len <= SX_META_MAX_BYTES);
+	}
+}
+
 static void test_image(void)
 {
 	uint8_t buf[512];
@@ -124,5 +158,7 @@ int main(void)
 	test_error();
 	test_meta();
 	test_image();
+	test_error_detail_is_ascii();
+	test_meta_cap();
 	return check_exit_status("test_meta_answer");
 }

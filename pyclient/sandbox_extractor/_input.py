@@ -1,0 +1,147 @@
+"""Turning what the caller passed as `stream` into the extractor's fd 0.
+
+- A path (str or os.PathLike): opened O_RDONLY here and handed over.
+- A file object on a regular file, positioned at 0: its fd is handed over as is (the
+  extractor maps the whole file from offset 0, so no copy is made). If it was opened for
+  writing, a read-only descriptor of the same file is handed over instead.
+- Anything else readable (a file object at another position, a pipe or socket file,
+  BytesIO...) and bytes-like objects: copied into a sealed memfd, an anonymous in-memory
+  file, never to disk. The copy stops at max_input_bytes + 1 bytes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import stat
+
+from ._errors import LimitExceededError
+from ._wire import Status
+
+_CHUNK = 1 << 20
+
+
+class InputFd:
+    """An fd to pass as the extractor's stdin; close() releases it if we opened it."""
+
+    def __init__(self, fd: int, owned: bool):
+        self.fd = fd
+        self.owned = owned
+
+    def close(self) -> None:
+        if self.owned and self.fd >= 0:
+            fd, self.fd = self.fd, -1
+            os.close(fd)
+
+    def __enter__(self) -> "InputFd":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _too_big(max_input_bytes: int) -> LimitExceededError:
+    return LimitExceededError(
+        f"input larger than the cap of {max_input_bytes} bytes (max_input_bytes)",
+        status=Status.LIMIT,
+    )
+
+
+def _open_path(path) -> InputFd:
+    # O_NONBLOCK so that opening a FIFO without a writer cannot hang; cleared below so the
+    # extractor's reads block normally.
+    fd = os.open(path, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(21, "Is a directory", os.fsdecode(path))
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+    except BaseException:
+        os.close(fd)
+        raise
+    return InputFd(fd, owned=True)
+
+
+def _memfd_from_chunks(chunks, max_input_bytes: int) -> InputFd:
+    flags = os.MFD_CLOEXEC | getattr(os, "MFD_ALLOW_SEALING", 0)
+    fd = os.memfd_create("sandbox-extractor-input", flags)
+    try:
+        total = 0
+        for chunk in chunks:
+            view = memoryview(chunk).cast("B")
+            total += len(view)
+            if total > max_input_bytes:
+                raise _too_big(max_input_bytes)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+        os.lseek(fd, 0, os.SEEK_SET)
+        seals = (
+            getattr(fcntl, "F_SEAL_SEAL", 0)
+            | getattr(fcntl, "F_SEAL_SHRINK", 0)
+            | getattr(fcntl, "F_SEAL_GROW", 0)
+            | getattr(fcntl, "F_SEAL_WRITE", 0)
+        )
+        if seals and hasattr(fcntl, "F_ADD_SEALS"):
+            try:
+                # Sealed: nobody, the extractor included, can change the bytes any more.
+                fcntl.fcntl(fd, fcntl.F_ADD_SEALS, seals)
+            except OSError:
+                pass
+    except BaseException:
+        os.close(fd)
+        raise
+    return InputFd(fd, owned=True)
+
+
+def _read_chunks(stream, max_input_bytes: int):
+    remaining = max_input_bytes + 1
+    while remaining > 0:
+        chunk = stream.read(min(_CHUNK, remaining))
+        if chunk is None:
+            raise BlockingIOError("the input stream is non-blocking and has no data ready")
+        if isinstance(chunk, str):
+            raise TypeError("the input stream is a text stream; open it in binary mode")
+        if not chunk:
+            return
+        remaining -= len(chunk)
+        yield chunk
+
+
+def _direct_fd(stream) -> InputFd | None:
+    """The file object's own fd when it is a regular file positioned at 0, else None."""
+    try:
+        fd = stream.fileno()
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or stream.tell() != 0:
+            return None
+    except (AttributeError, OSError, ValueError):
+        return None
+    if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY:
+        return InputFd(fd, owned=False)
+    try:
+        # Opened for writing: hand over a read-only descriptor of the same file.
+        return InputFd(os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC), owned=True)
+    except OSError:
+        return None
+
+
+def open_input(stream, max_input_bytes: int) -> InputFd:
+    if isinstance(stream, (str, os.PathLike)):
+        return _open_path(stream)
+    if hasattr(stream, "read"):
+        direct = _direct_fd(stream)
+        if direct is not None:
+            return direct
+        return _memfd_from_chunks(_read_chunks(stream, max_input_bytes), max_input_bytes)
+    try:
+        view = memoryview(stream)
+    except TypeError:
+        raise TypeError(
+            "stream must be a path, a binary file object, a readable binary stream or a "
+            f"bytes-like object, not {type(stream).__name__}"
+        ) from None
+    if not view.c_contiguous:
+        view = memoryview(view.tobytes())
+    return _memfd_from_chunks([view], max_input_bytes)

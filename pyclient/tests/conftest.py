@@ -1,0 +1,39 @@
+"""Shared setup for the client's tests: import the package from this checkout, find the
+built extractors, and skip (loudly) the end-to-end tests only when build/bin is missing."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sxtest_paths import BUILD_BIN, ENV_VAR  # noqa: E402  (also puts pyclient/ on sys.path)
+
+
+def _bin_dir() -> Path:
+    override = os.environ.get(ENV_VAR)
+    return Path(override) if override else BUILD_BIN
+
+
+@pytest.fixture(scope="session")
+def bin_dir() -> Path:
+    """The directory holding sx-image and sx-selftest. Skips only when it does not exist;
+    a build directory that lacks a binary fails the tests that need it."""
+    directory = _bin_dir()
+    if not directory.is_dir():
+        pytest.skip(
+            f"extractors not built: {directory} does not exist "
+            "(run scripts/bootstrap.sh, or set "
+            f"{ENV_VAR}); end-to-end tests skipped"
+        )
+    for name in ("sx-image", "sx-selftest"):
+        assert (directory / name).is_file(), f"{directory / name} is missing from the build"
+    return directory
+
+
+@pytest.fixture
+def extractors(bin_dir, monkeypatch):
+    """Points the client at the built extractors for one test."""
+    monkeypatch.setenv(ENV_VAR, str(bin_dir))
+    return bin_dir
