@@ -6,6 +6,7 @@
 #ifndef SX_LIMITS_H
 #define SX_LIMITS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Memory pool: reserved (virtual, untouched) at first malloc, cut down to the request's
@@ -46,5 +47,7 @@
 #define SX_PNG_MAX_SIDE 1000000u
 #define SX_PNG_CHUNK_MALLOC_MAX ((uint32_t)8 << 20)
 #define SX_PNG_CHUNK_CACHE_MAX 256u
+/* Largest single allocation libpng may make (its rows for a 1e6-wide RGBA16 image: 8 MB). */
+#define SX_PNG_MAX_ALLOC ((size_t)64 << 20)
 
 #endif
