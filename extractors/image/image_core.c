@@ -29,11 +29,13 @@ void thumbnail_target(const struct sx_request *req, uint32_t w, uint32_t h, int 
 }
 
 enum sx_status finish_image(const struct sx_request *req, uint8_t *rgba, uint32_t w, uint32_t h,
-			    int orientation, struct sx_result *result)
+			    uint32_t src_w, uint32_t src_h, int orientation,
+			    struct sx_result *result)
 {
 	if (req->mode == SX_MODE_THUMBNAIL) {
+		/* From the source size: the decoder's reduced size would round differently. */
 		uint32_t tw, th;
-		thumbnail_target(req, w, h, orientation, &tw, &th);
+		thumbnail_target(req, src_w, src_h, orientation, &tw, &th);
 		if (tw != w || th != h) {
 			uint8_t *scaled = sx_downscale_rgba(rgba, w, h, tw, th);
 			free(rgba);

@@ -33,11 +33,13 @@ enum sx_status png_extract(const struct sx_request *req, const uint8_t *data, si
 void thumbnail_target(const struct sx_request *req, uint32_t w, uint32_t h, int orientation,
 		      uint32_t *tw, uint32_t *th);
 
-/* Turns decoded RGBA (w x h, stored orientation, owned: taken over and freed) into the
- * answer: scaled to the thumbnail target when req->mode is thumbnail, orientation applied,
- * alpha dropped for RGB. On SX_OK result->image holds the pixels. */
+/* Turns decoded RGBA (w x h, stored orientation, owned: taken over and freed) of a source
+ * image of src_w x src_h (larger than w x h when the decoder scaled already) into the
+ * answer: scaled to the thumbnail target of the source size when req->mode is thumbnail,
+ * orientation applied, alpha dropped for RGB. On SX_OK result->image holds the pixels. */
 enum sx_status finish_image(const struct sx_request *req, uint8_t *rgba, uint32_t w, uint32_t h,
-			    int orientation, struct sx_result *result);
+			    uint32_t src_w, uint32_t src_h, int orientation,
+			    struct sx_result *result);
 
 /* SX_ERR_LIMIT (with detail) when w * h exceeds the request's pixel cap. */
 enum sx_status check_pixel_cap(const struct sx_request *req, uint32_t w, uint32_t h,

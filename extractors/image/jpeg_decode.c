@@ -262,9 +262,10 @@ enum sx_status jpeg_extract(const struct sx_request *req, const uint8_t *data, s
 
 	enum sx_status status = run_jpeg(&job, req, data, size, result);
 	uint32_t w = job.cinfo.output_width, h = job.cinfo.output_height;
+	uint32_t src_w = job.cinfo.image_width, src_h = job.cinfo.image_height;
 	jpeg_destroy_decompress(&job.cinfo);
 	if (status == SX_OK && req->mode != SX_MODE_PROBE)
-		return finish_image(req, job.pixels, w, h, job.orientation, result);
+		return finish_image(req, job.pixels, w, h, src_w, src_h, job.orientation, result);
 	free(job.pixels);
 	return status;
 }

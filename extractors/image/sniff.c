@@ -25,7 +25,8 @@ static const uint8_t *skip_text_prefix(const uint8_t *d, size_t *n)
 enum image_format sniff_image_format(const uint8_t *data, size_t size, const char **what)
 {
 	*what = "unknown data";
-	if (starts_with(data, size, "\xFF\xD8\xFF", 3))
+	/* SOI alone claims JPEG: what follows it is libjpeg's to judge (bad input). */
+	if (starts_with(data, size, "\xFF\xD8", 2))
 		return IMAGE_FORMAT_JPEG;
 	if (starts_with(data, size, "\x89PNG\r\n\x1A\n", 8))
 		return IMAGE_FORMAT_PNG;
@@ -51,7 +52,5 @@ enum image_format sniff_image_format(const uint8_t *data, size_t size, const cha
 		*what = "MVG";
 	else if (starts_with(data, size, "PK\3\4", 4))
 		*what = "ZIP";
-	else if (starts_with(data, size, "\xFF\xD8", 2))
-		*what = "JPEG-like data without a valid marker";
 	return IMAGE_FORMAT_UNKNOWN;
 }
