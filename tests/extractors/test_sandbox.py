@@ -32,9 +32,10 @@ def test_forbidden_syscall_is_killed(word):
 
 
 def test_spin_ends_by_cpu_limit():
-    r = run_raw("sx-selftest", ["--cpu-seconds", "1"], data=b"spin", timeout=20)
-    assert r.returncode == -9
-    assert r.cpu_seconds >= 0.9, r.cpu_seconds
+    # Generous wall-clock bound: on a loaded machine 1 CPU second can take many seconds.
+    r = run_raw("sx-selftest", ["--cpu-seconds", "1"], data=b"spin", timeout=120)
+    assert r.returncode == -9, r
+    assert r.cpu_seconds >= 0.9, r
 
 
 def test_alloc_past_pool_cap_fails_cleanly():
