@@ -228,6 +228,17 @@ void *sx_arena_alloc(struct sx_arena *a, size_t size, size_t align)
 	return (void *)q;
 }
 
+void *sx_arena_calloc(struct sx_arena *a, size_t size)
+{
+	/* Above the old high-water mark nothing was ever handed out: the pages are as the
+	 * kernel gave them (the region must come zeroed, as anonymous mmap does). */
+	uint8_t *fresh_from = a->high_water;
+	uint8_t *p = sx_arena_alloc(a, size, 16);
+	if (p && p < fresh_from)
+		memset(p, 0, size);
+	return p;
+}
+
 void sx_arena_free(struct sx_arena *a, void *p)
 {
 	if (!p)

@@ -30,7 +30,8 @@ struct sx_arena {
 	uint64_t bin_map[SX_ARENA_BINS / 64];
 };
 
-/* Takes over [mem, mem + size). `mem` must stay valid while the arena is used. */
+/* Takes over [mem, mem + size), which must be zero-filled (sx_arena_calloc relies on it).
+ * `mem` must stay valid while the arena is used. */
 void sx_arena_init(struct sx_arena *a, void *mem, size_t size);
 
 /* Lowers the cap to `bytes` from the start of the region (never above what was given,
@@ -39,6 +40,9 @@ size_t sx_arena_set_cap(struct sx_arena *a, size_t bytes);
 
 /* `align` must be a power of two (values below 16 mean 16). NULL when out of room. */
 void *sx_arena_alloc(struct sx_arena *a, size_t size, size_t align);
+/* Like sx_arena_alloc(size, 16), zero-filled. Memory never handed out before is still
+ * zero from the kernel and is not written again (no page faults for nothing). */
+void *sx_arena_calloc(struct sx_arena *a, size_t size);
 /* `p` must come from this arena, or be NULL. */
 void sx_arena_free(struct sx_arena *a, void *p);
 /* realloc semantics: NULL p allocates; on failure the old block is left untouched. */

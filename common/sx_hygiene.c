@@ -36,6 +36,11 @@ bool sx_close_fds_except(int keep)
 	return ok;
 }
 
+bool sx_close_fds_from(unsigned first)
+{
+	return close_range_from(first, ~0u);
+}
+
 static bool set_limit(int resource, rlim_t value)
 {
 	struct rlimit rl = {value, value};

@@ -40,8 +40,10 @@
 #define SX_META_KEY_MAX 32u
 #define SX_META_STRING_MAX 1024u
 
-/* JPEG: progressive scans before we call it a scan bomb. */
+/* JPEG: progressive scans before we call it a scan bomb, and the total work allowed
+ * (scans x width x height): 64 Mpixel photos with up to 32 scans (typical: under 12). */
 #define SX_JPEG_MAX_SCANS 1000
+#define SX_JPEG_MAX_SCAN_PIXELS ((uint64_t)1 << 31)
 
 /* PNG: libpng's own limits. */
 #define SX_PNG_MAX_SIDE 1000000u

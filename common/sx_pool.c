@@ -18,6 +18,9 @@
 #include "sx_limits.h"
 #include "sx_size.h"
 
+/* The bottom of the pool left to ordinary pages (see ensure_pool). */
+#define POOL_SMALL_BYTES ((uint64_t)8 << 20)
+
 static struct sx_arena pool;
 static uint8_t *reserve_end;
 static int pool_state; /* 0 not set up, 1 ready, -1 the reservation failed */
@@ -45,6 +48,15 @@ static bool ensure_pool(void)
 		void *mem = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (mem != MAP_FAILED) {
+			/* Transparent huge pages, where the system allows them, past the first
+			 * few MiB: a decoder's frame and row buffers then cost one page fault per
+			 * 2 MiB instead of 512 (a 1080p first frame took about 20% less time, a
+			 * 6 MP PNG thumbnail 5-10%; bench/), while a small request, which never
+			 * leaves the bottom of the arena, does not pay for zeroing a 2 MiB page.
+			 * Advisory only: a refusal changes nothing. */
+			if (size > POOL_SMALL_BYTES)
+				(void)madvise((uint8_t *)mem + POOL_SMALL_BYTES,
+					      (size_t)size - POOL_SMALL_BYTES, MADV_HUGEPAGE);
 			sx_arena_init(&pool, mem, (size_t)size);
 			reserve_end = (uint8_t *)mem + size;
 			pool_state = 1;
@@ -128,9 +140,11 @@ void *calloc(size_t count, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	void *p = pool_alloc(total, 16);
-	if (p)
-		memset(p, 0, total);
+	lock();
+	void *p = ensure_pool() ? sx_arena_calloc(&pool, total) : NULL;
+	unlock();
+	if (!p)
+		errno = ENOMEM;
 	return p;
 }
 

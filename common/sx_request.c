@@ -134,7 +134,7 @@ void sx_request_print_usage(const char *prog, const char *summary)
 {
 	printf("usage: %s [MODE] [OPTIONS] < INPUT > ANSWER\n\n%s\n", prog, summary);
 	printf("Modes (one; default --probe):\n"
-	       "  --probe              metadata only; no pixels are decoded\n"
+	       "  --probe              metadata only; no pixels are returned\n"
 	       "  --thumbnail WxH|N    fit into a WxH (or NxN) box, aspect kept, never enlarged\n"
 	       "  --full               full-size image, refused above --max-pixels\n"
 	       "Options:\n"

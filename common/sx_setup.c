@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "sx_hygiene.h"
+#include "sx_libc_warm.h"
 #include "sx_pool.h"
 #include "sx_request.h"
 
@@ -26,6 +27,8 @@ enum sx_status sx_setup(int argc, char **argv, const char *prog, const char *sum
 		status = sx_fail(result, SX_ERR_INTERNAL, "cannot set up the memory pool");
 	if (status == SX_OK)
 		status = sx_input_take(SX_INPUT_FD, req->max_input, in, result->detail);
+	/* glibc's own lazy inits (qsort's sysconf), for every extractor's libraries. */
+	sx_warm_libc();
 	/* stdio may have buffers and an fd of its own: flush before the fds go. */
 	fflush(NULL);
 	/* Close everything but the answer fd before anything untrusted runs, whatever happened

@@ -3,10 +3,11 @@
  * Phase: before the strict line only.
  * sx_setup() parses argv into `req` (printing usage and exiting 0 on --help), caps the
  * pool, takes the input from fd 0 into memory (fd 0 is closed afterwards), closes every fd
- * but the answer fd, and applies rlimits and prctl flags. It always returns, except for
- * --help: on failure it returns the status and leaves the reason in result->detail, and
- * the caller still crosses the strict line before answering, so no failure path runs
- * unconfined with input in memory.
+ * but the answer fd, applies rlimits and prctl flags, and finishes glibc's own lazy
+ * initialisations (sx_libc_warm.h). It always returns, except for --help: on failure it
+ * returns the status and leaves the reason in result->detail, and the caller still
+ * crosses the strict line before answering, so no failure path runs unconfined with
+ * input in memory.
  */
 #ifndef SX_SETUP_H
 #define SX_SETUP_H

@@ -6,7 +6,8 @@
  * JPEG or PNG is SX_ERR_UNSUPPORTED before any decoder sees it.
  *
  * sx_image_warm_up() runs before the strict line: it decodes tiny built-in JPEG and PNG
- * images through every path so each library's lazy initialisation is already done.
+ * images through every path so each library's lazy initialisation is already done. Only
+ * the first call does work: a fork-server child, forked from a warm zygote, gets it free.
  */
 #ifndef IMAGE_CORE_H
 #define IMAGE_CORE_H

@@ -40,8 +40,14 @@ static void on_error(png_structp png, png_const_charp msg)
 
 static void on_warning(png_structp png, png_const_charp msg)
 {
-	(void)png;
-	(void)msg; /* benign: never printed */
+	/* Never printed. One warning matters: libpng reports a side over our user limit as
+	 * a warning, then fails with a generic "Invalid IHDR data": that is a limit. */
+	struct png_job *job = png_get_error_ptr(png);
+	if (strstr(msg, "exceeds user limit") && job->status == SX_OK) {
+		job->status = SX_ERR_LIMIT;
+		snprintf(job->message, sizeof job->message, "%s (cap %u per side)", msg,
+			 SX_PNG_MAX_SIDE);
+	}
 }
 
 static void read_input(png_structp png, png_bytep out, size_t len)

@@ -4,6 +4,7 @@
 #include "sx_answer.h"
 #include "sx_setup.h"
 #include "sx_strict.h"
+#include "sx_zygote.h"
 
 static const char summary[] =
 	"Reads a JPEG (libjpeg-turbo) or PNG (libpng) image. The format comes from magic\n"
@@ -20,6 +21,10 @@ int main(int argc, char **argv)
 {
 	struct sx_request req;
 	struct sx_input in;
+
+	/* 0. Fork server (trusted): with --server FD this process becomes a zygote and only
+	 * returns in a forked child, with that request's argv and fds; else nothing happens. */
+	sx_zygote_serve_if_asked(&argc, &argv, sx_image_warm_up);
 
 	/* 1. Setup (trusted): request, pool cap, input in memory, fds closed, rlimits. */
 	enum sx_status status = sx_setup(argc, argv, "sx-image", summary, &req, &in, &result);

@@ -2,6 +2,7 @@
  * initialisation in libjpeg-turbo (SIMD probes, tables) and libpng happens while syscalls
  * are still allowed. The images are a 16x16 progressive JPEG and a 16x16 RGBA PNG made
  * with Pillow. */
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "image_core.h"
@@ -54,6 +55,11 @@ static const uint8_t warm_png[91] = {
 
 void sx_image_warm_up(void)
 {
+	/* A fork-server child inherits a warm zygote: the second call has nothing to do. */
+	static bool warm;
+	if (warm)
+		return;
+	warm = true;
 	static struct sx_result result;
 	static const struct {
 		const uint8_t *data;

@@ -14,6 +14,7 @@
 #include "sx_setup.h"
 #include "sx_strict.h"
 #include "sx_wire.h"
+#include "sx_zygote.h"
 
 extern char **environ;
 
@@ -155,6 +156,8 @@ int main(int argc, char **argv)
 	struct sx_input in;
 	char word[32] = "";
 
+	/* With --server FD: a zygote; each request returns here in a fresh child. */
+	sx_zygote_serve_if_asked(&argc, &argv, NULL);
 	record_start_state();
 	/* stderr-flood has to happen before setup closes fd 2, so peek at a file input. */
 	char peek[16] = "";

@@ -13,6 +13,7 @@ static uint8_t *region;
 
 static void reset(size_t size)
 {
+	memset(region, 0, size); /* the arena's contract: it takes over zeroed memory */
 	sx_arena_init(&arena, region, size);
 }
 
@@ -120,15 +121,31 @@ static void test_cap(void)
 	CHECK(sx_arena_alloc(&arena, 16, 3) == NULL); /* not a power of two */
 }
 
+static void test_calloc(void)
+{
+	reset(REGION);
+	uint8_t *a = sx_arena_alloc(&arena, 4096, 16);
+	memset(a, 0xEE, 4096);
+	sx_arena_free(&arena, a); /* dirty memory goes back to the top */
+	uint8_t *b = sx_arena_calloc(&arena, 4096);
+	CHECK(b == a);
+	for (int i = 0; i < 4096; i++)
+		CHECK(b[i] == 0);
+	uint8_t *c = sx_arena_calloc(&arena, 1000); /* fresh: above the high-water mark */
+	for (int i = 0; c && i < 1000; i++)
+		CHECK(c[i] == 0);
+}
+
 int main(void)
 {
-	region = malloc(REGION);
+	region = calloc(1, REGION);
 	if (!region)
 		return 2;
 	test_alignment();
 	test_realloc();
 	test_reuse();
 	test_cap();
+	test_calloc();
 	free(region);
 	return check_exit_status("test_arena");
 }
