@@ -1,0 +1,82 @@
+/* video_internal.h: what the parts of sx-video share (not exported beyond it).
+ *
+ * Phase: decode-core code (no syscalls, memory through malloc), callable before and after
+ * the strict line. Every function that fails returns a status and leaves a reason in
+ * result->detail, holding nothing.
+ */
+#ifndef VIDEO_INTERNAL_H
+#define VIDEO_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libavformat/avformat.h>
+#include <libavutil/frame.h>
+
+#include "sx_extract.h"
+
+/* The demuxers and decoders FFmpeg may use, as its whitelist options spell them. */
+#define VIDEO_FORMAT_WHITELIST "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mpegts,h264,hevc"
+#define VIDEO_CODEC_WHITELIST "h264,hevc"
+
+/* video_io.c: the input as libavformat sees it. */
+
+struct memory_input {
+	const uint8_t *data;
+	size_t size;
+	int64_t pos;
+};
+
+/* An AVIOContext reading (and seeking in) `in` only; NULL when out of memory.
+ * close_memory_io() frees it and its buffer and sets *pb to NULL. */
+AVIOContext *open_memory_io(struct memory_input *in);
+void close_memory_io(AVIOContext **pb);
+
+/* Picks the demuxer by content: the probes of the whitelisted demuxers only, over the
+ * first bytes of the input. SX_ERR_UNSUPPORTED (with what the data looks like) when none
+ * of them claims it. */
+enum sx_status choose_demuxer(const uint8_t *data, size_t size, const AVInputFormat **demuxer,
+			      struct sx_result *result);
+
+/* video_frame.c: from a decoded frame to the answer's pixels. */
+
+/* The decoder output formats the core converts (8 to 14 bits, 4:0:0 to 4:4:4, RGB). */
+extern const enum AVPixelFormat video_pixel_formats[];
+extern const size_t video_pixel_format_count;
+bool video_pixel_format_supported(int format);
+
+/* Clockwise rotation (0, 90, 180 or 270) a viewer applies, from the stream's display
+ * matrix, rounded to a quarter turn; 0 when there is none. Mirroring is ignored, as the
+ * ffmpeg 5.1 CLI ignores it. */
+int stream_rotation(const AVStream *st);
+
+/* Width of a w-pixel-wide picture once its sample aspect ratio is applied (w when the
+ * ratio is unknown), at least 1. */
+uint32_t display_width(uint32_t w, AVRational sar);
+
+/* Converts `frame` to the answer: fitted into the request's box (display aspect and
+ * rotation taken into account) for thumbnails, full stored size otherwise; rotation
+ * applied; RGB or RGBA. On SX_OK result->image holds the pixels. */
+enum sx_status frame_to_image(const struct sx_request *req, const AVFrame *frame, AVRational sar,
+			      int rotation, struct sx_result *result);
+
+/* `frame` as tightly packed 8-bit RGBA of tw x th, in the frame's colour matrix and range:
+ * at full size with the CLI's own swscale flags (so it is the picture `ffmpeg` extracts);
+ * shrunk by 2 or more with swscale's area filter in one pass; shrunk by less with a
+ * full-size conversion then sx_downscale_rgba(). On SX_OK *rgba is a new malloc'd
+ * buffer. */
+enum sx_status scale_to_rgba(const AVFrame *frame, uint32_t tw, uint32_t th, uint8_t **rgba,
+			     struct sx_result *result);
+
+/* warm_clips.c: the built-in clips of the warm-up. */
+
+struct warm_clip {
+	const uint8_t *data;
+	size_t size;
+};
+
+extern const struct warm_clip warm_clips[];
+extern const size_t warm_clip_count;
+
+#endif
