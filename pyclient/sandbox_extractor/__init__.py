@@ -5,6 +5,8 @@
     thumb = sx.load_image(sx.STREAM_IMAGE, "photo.jpg", size=256)  # PIL.Image in a 256x256 box
 
 Every failure for one input is a DecodeError subclass; see PROTOCOL.md for the wire.
+Repeated calls go through fork servers (execution="auto", the default; also "server" and
+"oneshot", or $SANDBOX_EXTRACTOR_MODE): same results, less start-up time per call.
 """
 
 from ._api import (

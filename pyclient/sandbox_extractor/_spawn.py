@@ -1,11 +1,16 @@
-"""Running one extractor process: spawn, bounded reads, wall-clock kill, reaping.
+"""Running one extraction: bounded reads, wall-clock kill, reaping, the raw outcome.
 
-The child gets an empty environment, cwd "/", its own session (so a kill reaches its
-whole process group), fd 0 = the input, fd 1 = a pipe, fd 2 = a pipe, and no other fd.
-stdout is read only up to the length its validated header announces, plus one byte to
-catch trailing data; stderr keeps STDERR_KEEP bytes and drains the rest. Past the
-deadline the process group is SIGKILLed. On every path the child is reaped with wait4
-(for its CPU time) and every fd opened here is closed.
+`run()` spawns one extractor process (one-shot mode). The child gets an empty
+environment, cwd "/", its own session (so a kill reaches its whole process group), fd 0 =
+the input, fd 1 = a pipe, fd 2 = a pipe, and no other fd. Past the deadline the process
+group is SIGKILLed; on every path the child is reaped with wait4 (for its CPU time) and
+every fd opened here is closed.
+
+`collect()` is the part both modes share: it reads the answer pipe only up to the length
+the validated header announces, plus one byte to catch trailing data, keeps STDERR_KEEP
+bytes of stderr and drains the rest, enforces the deadline, and turns the raw wait status
+into an Outcome. What differs between one-shot and the fork server (_zygote.py) is only
+how the end of the child is learnt and how it is killed: a `Child`.
 """
 
 from __future__ import annotations
@@ -17,13 +22,13 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Protocol
 
 from ._errors import DecodeError, ExtractorUnavailable, ProtocolError
 
 STDERR_KEEP = 64 * 1024
 _READ_CHUNK = 1 << 16
-_PIPE_SIZE = 1 << 20
+PIPE_SIZE = 1 << 20
 
 
 @dataclass
@@ -38,6 +43,7 @@ class Outcome:
     wall_seconds: float
     timed_out: bool  # we killed it at the wall-clock deadline
     violation: DecodeError | None  # its output broke the protocol while streaming; we killed it
+    maxrss_kib: int | None = None  # the child's ru_maxrss, when known
 
 
 class _Stdout:
@@ -97,11 +103,151 @@ class _Stderr:
         return True
 
 
+class Child(Protocol):
+    """How collect() learns that an extraction ended, and ends it early."""
+
+    fd: int  # polled for POLLIN; -1: collect() calls poll_exit() instead
+
+    def on_readable(self) -> bool:
+        """fd is readable: True once the child has exited (reaped or not)."""
+
+    def poll_exit(self) -> bool:
+        """Without an fd: True once the child has exited (a non-blocking check)."""
+
+    def finish(self, kill: bool) -> tuple[int, float, int | None]:
+        """Kills the child when `kill` (it may still run), waits for it, and returns its raw
+        wait status (-1 when lost), CPU seconds and ru_maxrss in KiB (None if unknown).
+        Never blocks without bound."""
+
+
+def collect(
+    out_fd: int,
+    err_fd: int,
+    child: Child,
+    *,
+    start: float,
+    timeout: float,
+    message_length: Callable[[bytes], int],
+) -> Outcome:
+    """Reads the answer and stderr pipes until both end and the child has exited, or the
+    deadline passes, or the answer breaks the protocol; then finishes the child. The
+    caller owns (and closes) the two fds."""
+    deadline = start + timeout
+    timed_out = False
+    violation: DecodeError | None = None
+    exited = False
+    out = _Stdout(out_fd, message_length)
+    err = _Stderr(err_fd)
+    try:
+        poller = select.poll()
+        readers = {out.fd: out, err.fd: err}
+        for fd in readers:
+            poller.register(fd, select.POLLIN)
+        if child.fd >= 0:
+            poller.register(child.fd, select.POLLIN)
+        wait_step = 0.001
+        while readers or not exited:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                timed_out = True
+                break
+            if readers or (child.fd >= 0 and not exited):
+                for fd, _events in poller.poll(int(remaining * 1000) + 1):
+                    if fd == child.fd:
+                        if child.on_readable():
+                            exited = True
+                            poller.unregister(fd)
+                        continue
+                    reader = readers.get(fd)
+                    if reader is not None and not reader.on_readable():
+                        poller.unregister(fd)
+                        del readers[fd]
+            elif child.poll_exit():
+                exited = True
+            else:
+                # No exit notification and both pipes closed: poll for the exit with a
+                # growing sleep, still bounded by the deadline.
+                time.sleep(min(wait_step, remaining))
+                wait_step = min(wait_step * 2, 0.05)
+    except ProtocolError as exc:
+        violation = exc
+    finally:
+        status, cpu, maxrss = child.finish(kill=not exited)
+
+    exit_status = sig = None
+    if status == -1:
+        violation = violation or ProtocolError(
+            "the extractor's exit status was lost (reaped elsewhere)"
+        )
+    elif os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+    elif os.WIFEXITED(status):
+        exit_status = os.WEXITSTATUS(status)
+    return Outcome(
+        stdout=out.data(),
+        stderr=bytes(err.kept),
+        exit_status=exit_status,
+        signal=sig,
+        cpu_seconds=cpu,
+        wall_seconds=time.monotonic() - start,
+        timed_out=timed_out,
+        violation=violation,
+        maxrss_kib=maxrss,
+    )
+
+
 def _kill_group(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+class _Process:
+    """A one-shot extractor process: exit learnt through a pidfd (or wait4 polling),
+    killed with its whole process group."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.proc = proc
+        self.reaped = False
+        self.status = 0
+        self.rusage = None
+        try:
+            self.fd = os.pidfd_open(proc.pid)
+        except (AttributeError, OSError):
+            self.fd = -1
+
+    def on_readable(self) -> bool:
+        return True  # a pidfd is readable once the process has exited
+
+    def poll_exit(self) -> bool:
+        pid, status, rusage = os.wait4(self.proc.pid, os.WNOHANG)
+        if pid:
+            self.reaped, self.status, self.rusage = True, status, rusage
+        return bool(pid)
+
+    def finish(self, kill: bool) -> tuple[int, float, int | None]:
+        proc = self.proc
+        if not self.reaped:
+            # Also when it already exited: harmless (the zombie still holds the group id,
+            # so the id cannot have been reused), and it ends any straggler in the group.
+            _kill_group(proc.pid)
+            try:
+                _, self.status, self.rusage = os.wait4(proc.pid, 0)
+            except ChildProcessError:
+                # Someone else reaped it (SIGCHLD ignored, a waitpid(-1) elsewhere).
+                self.status, self.rusage = -1, None
+            self.reaped = True
+        # Tell Popen the child is gone so that it never waits on a (reused) pid later.
+        status = self.status
+        proc.returncode = os.waitstatus_to_exitcode(status) if status != -1 else -1
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        ru = self.rusage
+        if ru is None:
+            return status, 0.0, None
+        return status, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
 
 
 def run(
@@ -114,7 +260,6 @@ def run(
 ) -> Outcome:
     """Runs `executable args...` with `stdin_fd` as fd 0 and collects its answer."""
     start = time.monotonic()
-    deadline = start + timeout
     try:
         proc = subprocess.Popen(
             [executable, *args],
@@ -130,96 +275,19 @@ def run(
         )
     except OSError as exc:
         raise ExtractorUnavailable(f"cannot start extractor {executable!r}: {exc}") from exc
-
-    pidfd = -1
-    reaped = False
-    timed_out = False
-    violation: DecodeError | None = None
-    status = 0
-    rusage = None
-    out = _Stdout(proc.stdout.fileno(), message_length)
-    err = _Stderr(proc.stderr.fileno())
     try:
         try:
-            pidfd = os.pidfd_open(proc.pid)
-        except (AttributeError, OSError):
-            pidfd = -1
-        try:
-            fcntl.fcntl(out.fd, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+            fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
         except (AttributeError, OSError):
             pass
-
-        poller = select.poll()
-        readers = {out.fd: out, err.fd: err}
-        for fd in readers:
-            poller.register(fd, select.POLLIN)
-        exited = False
-        if pidfd >= 0:
-            poller.register(pidfd, select.POLLIN)
-        wait_step = 0.001
-        while readers or not exited:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                timed_out = True
-                break
-            if readers or pidfd >= 0:
-                for fd, _events in poller.poll(int(remaining * 1000) + 1):
-                    if fd == pidfd:
-                        exited = True
-                        poller.unregister(pidfd)
-                        continue
-                    reader = readers.get(fd)
-                    if reader is not None and not reader.on_readable():
-                        poller.unregister(fd)
-                        del readers[fd]
-            else:
-                # No pidfd and both pipes closed: poll for the exit with a growing sleep,
-                # still bounded by the deadline.
-                pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
-                if pid:
-                    reaped = exited = True
-                else:
-                    time.sleep(min(wait_step, remaining))
-                    wait_step = min(wait_step * 2, 0.05)
-    except ProtocolError as exc:
-        violation = exc
+        return collect(
+            proc.stdout.fileno(),
+            proc.stderr.fileno(),
+            _Process(proc),
+            start=start,
+            timeout=timeout,
+            message_length=message_length,
+        )
     finally:
-        if not reaped:
-            # Harmless when it already exited (the zombie still holds the group id, so the
-            # id cannot have been reused); needed on a timeout, a protocol violation, or
-            # any exception raised here.
-            _kill_group(proc.pid)
-            try:
-                _, status, rusage = os.wait4(proc.pid, 0)
-            except ChildProcessError:
-                # Someone else reaped it (SIGCHLD ignored, a waitpid(-1) elsewhere).
-                status, rusage = -1, None
-        # Tell Popen the child is gone so that it never waits on a (reused) pid later.
-        proc.returncode = os.waitstatus_to_exitcode(status) if status != -1 else -1
-        if pidfd >= 0:
-            os.close(pidfd)
         proc.stdout.close()
         proc.stderr.close()
-
-    exit_status = sig = None
-    if status == -1:
-        violation = violation or ProtocolError(
-            "the extractor's exit status was lost (reaped elsewhere)"
-        )
-    elif os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-    elif os.WIFEXITED(status):
-        exit_status = os.WEXITSTATUS(status)
-    cpu = rusage.ru_utime + rusage.ru_stime if rusage is not None else 0.0
-    return Outcome(
-        stdout=out.data(),
-        stderr=bytes(err.kept),
-        exit_status=exit_status,
-        signal=sig,
-        cpu_seconds=cpu,
-        wall_seconds=time.monotonic() - start,
-        timed_out=timed_out,
-        violation=violation,
-    )
-
-

@@ -5,6 +5,9 @@ probe FILE...       one JSON object per line per file: its metadata, or
 thumbnail SRC... -o DIR [--size N|WxH] [-j N]
                     PNG thumbnails of files and (recursively) directories, N parallel
                     workers; one line per rejected file on stderr, a summary at the end.
+--execution oneshot|server|auto
+                    one process per file, or fork servers (one per worker, started on
+                    first use); default: $SANDBOX_EXTRACTOR_MODE, else server.
 Exit status: 0 when every file succeeded, 1 when any failed, 2 on a usage error or a
 missing extractor.
 """
@@ -21,7 +24,7 @@ import sys
 import threading
 import time
 
-from . import _api
+from . import _api, _zygote
 from ._errors import DecodeError, ExtractorUnavailable, printable
 from ._locate import find_extractor
 
@@ -54,6 +57,13 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory", type=int, default=_api.DEFAULT_MEMORY, help="pool cap, bytes")
     parser.add_argument(
         "--timeout", type=float, default=_api.DEFAULT_TIMEOUT, help="seconds per file"
+    )
+    parser.add_argument(
+        "--execution",
+        choices=_zygote.EXECUTIONS,
+        default=None,
+        help="oneshot: a process per file; server: fork servers, one per worker; auto: "
+        f"one-shot for the first file (default: ${_zygote.ENV_MODE}, else server)",
     )
 
 
@@ -92,7 +102,7 @@ def _probe(args) -> int:
     failed = 0
     for path in args.files:
         try:
-            info = _api.probe_format(kind, path, **_limits(args))
+            info = _api.probe_format(kind, path, execution=args.execution, **_limits(args))
             record = {"file": path, **info.as_dict()}
         except ExtractorUnavailable:
             raise
@@ -184,7 +194,9 @@ class _Namer:
 
 
 def _thumbnail_one(src: str, dst: str, args, kind) -> None:
-    image = _api.load_image(kind, src, size=args.size, mode="RGBA", **_limits(args))
+    image = _api.load_image(
+        kind, src, size=args.size, mode="RGBA", execution=args.execution, **_limits(args)
+    )
     if image.getchannel("A").getextrema() == (255, 255):
         image = image.convert("RGB")
     os.makedirs(os.path.dirname(dst), exist_ok=True)
@@ -315,12 +327,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "thumbnail" and args.jobs < 1:
         parser.error("-j must be at least 1")
     try:
+        # A batch is what the fork servers are for: server mode unless told otherwise.
+        args.execution = _zygote.resolve_execution(args.execution, default="server")
+    except ValueError as exc:
+        parser.error(str(exc))
+    # One zygote per worker; put back for an in-process caller, and none left running.
+    previous = _zygote.set_max_servers(getattr(args, "jobs", 1))
+    try:
         if args.command == "probe":
             return _probe(args)
         return _thumbnail(args)
     except ExtractorUnavailable as exc:
         print(f"sandbox-extractor: {exc}", file=sys.stderr)
         return 2
+    finally:
+        _zygote.set_max_servers(previous)
+        _zygote.shutdown()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,10 @@
 """Shared setup for the client's tests: import the package from this checkout, find the
-built extractors, and skip (loudly) the end-to-end tests only when build/bin is missing."""
+built extractors, and skip (loudly) the end-to-end tests only when build/bin is missing.
+
+Execution mode: `extractors` pins $SANDBOX_EXTRACTOR_MODE to "oneshot", so a test that
+counts child processes and fds sees exactly the ones its calls made; tests that take the
+`execution` fixture run once per mode ("oneshot", "server") with the variable set to it.
+Every zygote a test started is shut down (and reaped) when it ends."""
 
 import os
 import sys
@@ -34,6 +39,25 @@ def bin_dir() -> Path:
 
 @pytest.fixture
 def extractors(bin_dir, monkeypatch):
-    """Points the client at the built extractors for one test."""
+    """Points the client at the built extractors for one test, in one-shot mode unless the
+    test asks for `execution`."""
+    from sandbox_extractor import _zygote
+
     monkeypatch.setenv(ENV_VAR, str(bin_dir))
-    return bin_dir
+    monkeypatch.setenv(_zygote.ENV_MODE, "oneshot")
+    yield bin_dir
+    _zygote.shutdown()
+
+
+@pytest.fixture(params=["oneshot", "server"])
+def execution(request, extractors, monkeypatch):
+    """Runs the test in each execution mode: the mode's name, also set in the environment
+    so that calls without an explicit `execution` use it."""
+    from sandbox_extractor import _zygote
+
+    monkeypatch.setenv(_zygote.ENV_MODE, request.param)
+    served = _zygote.requests_served
+    yield request.param
+    _zygote.shutdown()
+    if request.param == "server":
+        assert _zygote.requests_served > served, "server mode, but no request reached a zygote"

@@ -44,7 +44,7 @@ def test_probe_json_lines(extractors, capsys):
     assert cli.main(["probe", files[0]]) == 0
 
 
-def test_thumbnail_mixed_folder(extractors, mixed, tmp_path, capsys):
+def test_thumbnail_mixed_folder(execution, mixed, tmp_path, capsys):
     out = tmp_path / "out"
     assert cli.main(["thumbnail", str(mixed), "-o", str(out), "--size", "64", "-j", "3"]) == 1
     captured = capsys.readouterr()
@@ -107,6 +107,24 @@ def test_missing_extractor_is_a_usage_error(tmp_path, monkeypatch, capsys):
     assert "sx-image" in capsys.readouterr().err
     assert cli.main(["probe", "--kind", "video", "x.mp4"]) == 2
     assert "sx-video" in capsys.readouterr().err
+
+
+def test_execution_option_and_variable(extractors, monkeypatch, capsys):
+    good = str(FIXTURES / "good" / GOOD[1])
+    from sandbox_extractor import _zygote
+    served = _zygote.requests_served
+    assert cli.main(["probe", "--execution", "server", good, good]) == 0
+    assert _zygote.requests_served == served + 2
+    assert cli.main(["probe", "--execution", "oneshot", good]) == 0
+    assert _zygote.requests_served == served + 2
+    monkeypatch.delenv(_zygote.ENV_MODE)
+    assert cli.main(["probe", good]) == 0  # a batch: server by default
+    assert _zygote.requests_served == served + 3
+    assert not _zygote._all_zygotes  # the CLI leaves no zygote behind
+    monkeypatch.setenv(_zygote.ENV_MODE, "fast")
+    with pytest.raises(SystemExit) as info:
+        cli.main(["probe", good])
+    assert info.value.code == 2 and "SANDBOX_EXTRACTOR_MODE" in capsys.readouterr().err
 
 
 def test_bad_options(capsys):
