@@ -24,6 +24,7 @@ seed_corpus() {
   mkdir -p "$dir"
   local i=0
   while IFS= read -r -d '' f; do
+    grep -qxF "$f" fuzz/seed_exclude.txt && continue
     for mode in 0 1 2; do
       { printf "\\x0$mode\\x3f\\x2f\\x0$mode"; head -c 65536 "$f"; } > "$dir/seed-$i-$mode"
     done
@@ -37,7 +38,7 @@ for h in "${harnesses[@]}"; do
   corpus=build-fuzz/corpus/$h
   seed_corpus "$corpus"
   dict=fuzz/dict/$h.dict
-  args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=1048576
+  args=(-max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 -max_len=1048576
         -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$h-")
   [ -f "$dict" ] && args+=(-dict="$dict")
   echo "== fuzz_$h for ${seconds}s ($(ls "$corpus" | wc -l) corpus files)"
