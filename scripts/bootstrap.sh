@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 packages=(
   gcc make cmake pkg-config
   libjpeg62-turbo-dev libpng-dev
+  libfreetype-dev liblua5.4-dev
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
+  ffmpeg
+  lua5.4 fontconfig
   python3 python3-pil python3-pytest python3-hypothesis
   strace
   clang libclang-rt-14-dev
