@@ -12,6 +12,8 @@
 #include "fuzz_request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional in a harness, as in libFuzzer: called once before the first input. */
+__attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static unsigned long files_run;
 
@@ -72,6 +74,8 @@ static int replay_path(const char *path)
 int main(int argc, char **argv)
 {
 	int failures = 0;
+	if (LLVMFuzzerInitialize)
+		LLVMFuzzerInitialize(&argc, &argv);
 	for (int i = 1; i < argc; i++)
 		failures += replay_path(argv[i]);
 	printf("%lu files replayed, %d unreadable\n", files_run, failures);
