@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sx_extract.h"
 #include "sx_size.h"
 
 void sx_fit_box(uint32_t w, uint32_t h, uint32_t box_w, uint32_t box_h, uint32_t *out_w,
@@ -180,4 +181,29 @@ void sx_rgba_to_rgb_in_place(uint8_t *pixels, uint32_t w, uint32_t h)
 		pixels[i * 3 + 1] = pixels[i * 4 + 1];
 		pixels[i * 3 + 2] = pixels[i * 4 + 2];
 	}
+}
+
+enum sx_status sx_finish_rgba(const struct sx_request *req, uint8_t *rgba, uint32_t w,
+			      uint32_t h, int orientation, struct sx_result *result)
+{
+	if (orientation >= 2 && orientation <= 8) {
+		uint8_t *turned = sx_orient_rgba(rgba, w, h, orientation);
+		free(rgba);
+		if (!turned)
+			return sx_fail(result, SX_ERR_NO_MEMORY, "no memory to turn the picture upright");
+		rgba = turned;
+		if (sx_orientation_swaps(orientation)) {
+			uint32_t t = w;
+			w = h;
+			h = t;
+		}
+	}
+	if (req->channels == 3)
+		sx_rgba_to_rgb_in_place(rgba, w, h);
+	result->image.width = w;
+	result->image.height = h;
+	result->image.channels = req->channels == 3 ? 3 : 4;
+	result->image.pixels = rgba;
+	result->kind = SX_RESULT_IMAGE;
+	return SX_OK;
 }

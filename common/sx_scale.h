@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include "sx_status.h"
+
 /* The size of a w x h image fitted into a box_w x box_h box: aspect kept, at least 1x1,
  * never larger than the image itself. */
 void sx_fit_box(uint32_t w, uint32_t h, uint32_t box_w, uint32_t box_h, uint32_t *out_w,
@@ -30,5 +32,15 @@ int sx_orientation_swaps(int o);
 
 /* Drops the alpha byte of each RGBA pixel in place; the buffer then holds RGB rows. */
 void sx_rgba_to_rgb_in_place(uint8_t *pixels, uint32_t w, uint32_t h);
+
+struct sx_request;
+struct sx_result;
+
+/* The last step of every image answer: applies EXIF-style `orientation` (1..8; others
+ * mean 1) to RGBA `rgba` (w x h, owned: taken over, freed on failure), drops alpha when
+ * the request asks for RGB, and hands the pixels to result->image. Returns SX_OK, or
+ * SX_ERR_NO_MEMORY with result->detail set. */
+enum sx_status sx_finish_rgba(const struct sx_request *req, uint8_t *rgba, uint32_t w,
+			      uint32_t h, int orientation, struct sx_result *result);
 
 #endif

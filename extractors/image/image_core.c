@@ -46,26 +46,7 @@ enum sx_status finish_image(const struct sx_request *req, uint8_t *rgba, uint32_
 			h = th;
 		}
 	}
-	if (orientation >= 2 && orientation <= 8) {
-		uint8_t *turned = sx_orient_rgba(rgba, w, h, orientation);
-		free(rgba);
-		if (!turned)
-			return sx_fail(result, SX_ERR_NO_MEMORY, "no memory to apply the orientation");
-		rgba = turned;
-		if (sx_orientation_swaps(orientation)) {
-			uint32_t t = w;
-			w = h;
-			h = t;
-		}
-	}
-	if (req->channels == 3)
-		sx_rgba_to_rgb_in_place(rgba, w, h);
-	result->image.width = w;
-	result->image.height = h;
-	result->image.channels = req->channels == 3 ? 3 : 4;
-	result->image.pixels = rgba;
-	result->kind = SX_RESULT_IMAGE;
-	return SX_OK;
+	return sx_finish_rgba(req, rgba, w, h, orientation, result);
 }
 
 enum sx_status sx_image_extract(const struct sx_request *req, const uint8_t *data, size_t size,

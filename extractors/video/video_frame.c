@@ -175,24 +175,5 @@ enum sx_status frame_to_image(const struct sx_request *req, const AVFrame *frame
 	enum sx_status status = scale_to_rgba(frame, tw, th, &rgba, result);
 	if (status != SX_OK)
 		return status;
-	if (rotation) {
-		uint8_t *turned = sx_orient_rgba(rgba, tw, th, orientation_for(rotation));
-		free(rgba);
-		if (!turned)
-			return sx_fail(result, SX_ERR_NO_MEMORY, "no memory to rotate the picture");
-		rgba = turned;
-		if (swap) {
-			uint32_t t = tw;
-			tw = th;
-			th = t;
-		}
-	}
-	if (req->channels == 3)
-		sx_rgba_to_rgb_in_place(rgba, tw, th);
-	result->image.width = tw;
-	result->image.height = th;
-	result->image.channels = req->channels == 3 ? 3 : 4;
-	result->image.pixels = rgba;
-	result->kind = SX_RESULT_IMAGE;
-	return SX_OK;
+	return sx_finish_rgba(req, rgba, tw, th, orientation_for(rotation), result);
 }
