@@ -5,7 +5,6 @@
 #include "sx_setup.h"
 #include "sx_strict.h"
 #include "sx_zygote.h"
-#include "sx_zygote.h"
 
 static const char summary[] =
 	"Checks a Lua 5.4 script with Lua's own parser (Debian's liblua5.4). The script is\n"
@@ -22,10 +21,6 @@ int main(int argc, char **argv)
 {
 	struct sx_request req;
 	struct sx_input in;
-
-	/* 0. Fork server (trusted): with --server FD this process becomes a zygote and only
-	 * returns in a forked child, with that request's argv and fds; else nothing happens. */
-	sx_zygote_serve_if_asked(&argc, &argv, sx_lua_warm_up);
 
 	/* 0. Fork server (trusted): with --server FD this process becomes a zygote and only
 	 * returns in a forked child, with that request's argv and fds; else nothing happens. */
