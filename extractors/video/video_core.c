@@ -92,6 +92,8 @@ static enum sx_status open_container(struct video_job *job, const uint8_t *data,
 {
 	const AVInputFormat *demuxer;
 	enum sx_status status = choose_demuxer(data, size, &demuxer, result);
+	if (status == SX_OK && strcmp(demuxer->name, "mov,mp4,m4a,3gp,3g2,mj2") == 0)
+		status = check_mp4_boxes(data, size, result);
 	if (status != SX_OK)
 		return status;
 	job->input = (struct memory_input){.data = data, .size = size, .pos = 0};

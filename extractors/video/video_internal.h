@@ -36,6 +36,10 @@ void close_memory_io(AVIOContext **pb);
 /* Picks the demuxer by content: the probes of the whitelisted demuxers only, over the
  * first bytes of the input. SX_ERR_UNSUPPORTED (with what the data looks like) when none
  * of them claims it. */
+/* SX_ERR_BAD_INPUT when a top-level moov box of an MP4/MOV ends past the end of `data`
+ * (mp4_boxes.c); SX_OK otherwise, whatever else the file holds. */
+enum sx_status check_mp4_boxes(const uint8_t *data, size_t size, struct sx_result *result);
+
 enum sx_status choose_demuxer(const uint8_t *data, size_t size, const AVInputFormat **demuxer,
 			      struct sx_result *result);
 

@@ -1,0 +1,50 @@
+/* mp4_boxes.c: a walk over the top-level boxes of an MP4/MOV before libavformat sees it,
+ * for what the mov demuxer forgives: a moov box (the index) that ends past the end of the
+ * file. The demuxer reads such a moov up to the end and either accepts it (a size field
+ * of 0xFFFFFFF0 on a complete moov) or returns a half-read track without a codec, which
+ * would be reported "unsupported": both are truncated or corrupt input. */
+#include <stdint.h>
+
+#include "video_internal.h"
+
+/* Far more top-level boxes than any real file has; a file of 8-byte boxes stops here. */
+#define MAX_TOP_BOXES 100000u
+
+static uint64_t get_be(const uint8_t *p, unsigned bytes)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < bytes; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+enum sx_status check_mp4_boxes(const uint8_t *data, size_t size, struct sx_result *result)
+{
+	size_t at = 0;
+	for (unsigned n = 0; n < MAX_TOP_BOXES && size - at >= 8; n++) {
+		uint64_t box = get_be(data + at, 4);
+		size_t header = 8;
+		if (box == 1) {
+			if (size - at < 16)
+				break;
+			box = get_be(data + at + 8, 8);
+			header = 16;
+		} else if (box == 0) {
+			box = size - at; /* "to the end of the file" */
+		}
+		if (box < header)
+			break; /* malformed: the demuxer judges it */
+		int moov = data[at + 4] == 'm' && data[at + 5] == 'o' && data[at + 6] == 'o' &&
+			   data[at + 7] == 'v';
+		if (box > size - at) {
+			if (moov)
+				return sx_fail(result, SX_ERR_BAD_INPUT,
+					       "the moov box claims %llu bytes, the file has %zu "
+					       "from there (truncated or corrupt)",
+					       (unsigned long long)box, size - at);
+			break; /* a cut mdat: the decoder says how much of it is usable */
+		}
+		at += (size_t)box;
+	}
+	return SX_OK;
+}
