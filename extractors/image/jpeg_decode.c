@@ -133,16 +133,39 @@ static void describe(j_decompress_ptr cinfo, int orientation, struct sx_meta *m)
 	sx_meta_add_bool(m, "arithmetic", cinfo->arith_code);
 }
 
-/* libjpeg's own DCT scaling: the smallest n/8 whose output still covers the target. */
-static void choose_scale(j_decompress_ptr cinfo, uint32_t tw, uint32_t th)
+/* Rows (or columns) of an n/8 DCT-scaled dimension d that come from image pixels only:
+ * the last, partial 8x8 block also holds the encoder's padding, and the scaled IDCT
+ * averages it into the output pixel that straddles the edge (ceil(d*n/8) pixels come
+ * out, floor(d*n/8) are pure). */
+static uint32_t pure_part(uint32_t d, unsigned n)
 {
-	for (unsigned n = 1; n <= 8; n++) {
-		cinfo->scale_num = n;
-		cinfo->scale_denom = 8;
-		jpeg_calc_output_dimensions(cinfo);
-		if (cinfo->output_width >= tw && cinfo->output_height >= th)
-			return;
-	}
+	return (uint32_t)((uint64_t)d * n / 8);
+}
+
+static uint32_t at_least(uint32_t target, uint32_t d)
+{
+	uint32_t block = d < 8 ? d : 8;
+	return target > block ? target : block;
+}
+
+/* libjpeg's own DCT scaling: the smallest n/8 whose padding-free part still covers the
+ * target, and keeps a full block (8 pixels, or the whole dimension if smaller) in each
+ * direction. A strip a few pixels tall (16000x2) is therefore decoded at full scale:
+ * at 1/8 its one output row would be 2 rows of picture averaged with 6 of padding (a grey
+ * 128 strip padded with black came out 32). Returns through *keep_w, *keep_h the part of
+ * the output to keep (decode_pixels drops the straddling edge). */
+static void choose_scale(j_decompress_ptr cinfo, uint32_t tw, uint32_t th, uint32_t *keep_w,
+			 uint32_t *keep_h)
+{
+	uint32_t w = cinfo->image_width, h = cinfo->image_height;
+	unsigned n = 1;
+	while (n < 8 && (pure_part(w, n) < at_least(tw, w) || pure_part(h, n) < at_least(th, h)))
+		n++;
+	cinfo->scale_num = n;
+	cinfo->scale_denom = 8;
+	jpeg_calc_output_dimensions(cinfo);
+	*keep_w = n == 8 ? cinfo->output_width : pure_part(w, n);
+	*keep_h = n == 8 ? cinfo->output_height : pure_part(h, n);
 }
 
 /* Pillow's CMYK conversion: Adobe files store inverted ink values. */
@@ -176,6 +199,7 @@ struct jpeg_job {
 	struct scan_guard guard;
 	uint8_t *pixels;
 	int orientation;
+	uint32_t keep_w, keep_h; /* the decoded part handed on (padding-free edges) */
 };
 
 static enum sx_status choose_output(struct jpeg_job *job, struct sx_result *result)
@@ -202,10 +226,15 @@ static enum sx_status decode_pixels(const struct sx_request *req, struct jpeg_jo
 	if (req->mode == SX_MODE_THUMBNAIL) {
 		uint32_t tw, th;
 		thumbnail_target(req, cinfo->image_width, cinfo->image_height, job->orientation, &tw, &th);
-		choose_scale(cinfo, tw, th);
+		choose_scale(cinfo, tw, th, &job->keep_w, &job->keep_h);
 	}
 	jpeg_start_decompress(cinfo);
 	uint32_t w = cinfo->output_width, h = cinfo->output_height;
+	if (req->mode != SX_MODE_THUMBNAIL || job->keep_w > w || job->keep_h > h ||
+	    job->keep_w == 0 || job->keep_h == 0) {
+		job->keep_w = w;
+		job->keep_h = h;
+	}
 	size_t bytes;
 	if (cinfo->output_components != 4 || !sx_mul3_size(w, h, 4, &bytes))
 		return sx_fail(result, SX_ERR_INTERNAL, "unexpected JPEG output layout");
@@ -221,6 +250,10 @@ static enum sx_status decode_pixels(const struct sx_request *req, struct jpeg_jo
 	}
 	/* Reads on to EOI: a file cut after its last scan line still ended early. */
 	jpeg_finish_decompress(cinfo);
+	/* Drop the edge pixels that straddle picture and padding: rows packed to keep_w. */
+	for (uint32_t y = 1; job->keep_w < w && y < job->keep_h; y++)
+		memmove(job->pixels + (size_t)y * job->keep_w * 4, job->pixels + (size_t)y * w * 4,
+			(size_t)job->keep_w * 4);
 	return SX_OK;
 }
 
@@ -268,7 +301,7 @@ enum sx_status jpeg_extract(const struct sx_request *req, const uint8_t *data, s
 		return sx_fail(result, SX_ERR_LIMIT, "JPEG input larger than 4 GiB");
 
 	enum sx_status status = run_jpeg(&job, req, data, size, result);
-	uint32_t w = job.cinfo.output_width, h = job.cinfo.output_height;
+	uint32_t w = job.keep_w, h = job.keep_h;
 	uint32_t src_w = job.cinfo.image_width, src_h = job.cinfo.image_height;
 	jpeg_destroy_decompress(&job.cinfo);
 	if (status == SX_OK && req->mode != SX_MODE_PROBE)
