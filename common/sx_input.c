@@ -25,8 +25,14 @@ __attribute__((format(printf, 3, 4))) static enum sx_status fail(char *detail, e
 static enum sx_status map_file(int fd, const struct stat *st, uint64_t max_bytes,
 			       struct sx_input *in, char *detail)
 {
-	if (st->st_size == 0)
-		return fail(detail, SX_ERR_BAD_INPUT, "empty input");
+	if (st->st_size == 0) {
+		/* Nothing to map (mmap refuses a length of 0); each decode core judges an empty
+		 * input (an empty Lua chunk is valid, an empty image is not). */
+		in->data = (const uint8_t *)"";
+		in->size = 0;
+		in->mapped = 0;
+		return SX_OK;
+	}
 	if ((uint64_t)st->st_size > max_bytes)
 		return fail(detail, SX_ERR_LIMIT, "input larger than the cap of %llu bytes",
 			    (unsigned long long)max_bytes);
@@ -80,10 +86,6 @@ static enum sx_status read_stream(int fd, uint64_t max_bytes, struct sx_input *i
 			return fail(detail, SX_ERR_LIMIT, "input larger than the cap of %llu bytes",
 				    (unsigned long long)max_bytes);
 		}
-	}
-	if (len == 0) {
-		free(buf);
-		return fail(detail, SX_ERR_BAD_INPUT, "empty input");
 	}
 	in->data = buf;
 	in->size = len;

@@ -4,7 +4,9 @@
  * A regular file is mapped read-only (from offset 0, whole file); anything else (pipe,
  * FIFO, socket) is read into a pool buffer until EOF. The input fd is closed once its
  * bytes are in memory, so the sandboxed code holds no fd to the input at all.
- * Failures: SX_ERR_BAD_INPUT for an empty input, SX_ERR_LIMIT past `max_bytes`,
+ * An empty input is taken like any other (size 0): each decode core says whether it is
+ * bad input (an image) or valid (a Lua chunk).
+ * Failures: SX_ERR_LIMIT past `max_bytes`,
  * SX_ERR_IO when the fd cannot be read, SX_ERR_NO_MEMORY when the pool is too small.
  * On failure `detail` (SX_DETAIL_MAX bytes) says why and `in` holds nothing.
  */

@@ -153,8 +153,6 @@ enum sx_status sx_lua_extract(const struct sx_request *req, const uint8_t *data,
 	if (req->mode != SX_MODE_PROBE)
 		return sx_fail(result, SX_ERR_BAD_REQUEST,
 			       "sx-lua answers --probe only: a script has no picture");
-	if (size == 0)
-		return sx_fail(result, SX_ERR_BAD_INPUT, "empty input");
 	if (size > SX_LUA_SOURCE_MAX_BYTES)
 		return sx_fail(result, SX_ERR_LIMIT, "script of %zu bytes exceeds the cap of %zu",
 			       size, SX_LUA_SOURCE_MAX_BYTES);

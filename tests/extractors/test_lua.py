@@ -3,7 +3,7 @@
 - Verdicts agree with `luac5.4 -p` on every script (same ok/error, same line, and the same
   message once luac's file name is replaced by the chunk name "input"); scripts Lua
   rejects are metadata answers (valid false), never error messages.
-- Bytecode is refused as unsupported, empty input is bad input, the source and memory
+- Bytecode is refused as unsupported, empty input is a valid empty chunk, the source and memory
   caps give limit answers; 300-level nesting and 5 MiB one-line scripts are clean answers
   within a few CPU seconds.
 - No clock after the line (liblua's time() binds to sx-lua's own), and after the strict
