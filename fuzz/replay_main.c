@@ -1,7 +1,9 @@
 /* replay_main.c: runs a fuzz harness over files and folders (recursively), without
  * libFuzzer, so CTest can replay every fixture and past crasher in a sanitizer build.
  * Each file is fed behind each of the three request prefixes (fuzz_request.h), so probe,
- * thumbnail and full decode all see it whole. Prints one line per file. */
+ * thumbnail and full decode all see it whole. Prints one line per file.
+ * With --as-is first, each file is fed once, unchanged: its own first 4 bytes are the
+ * request (a fuzz corpus input; fuzz/strict_replay.py uses this). */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 __attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static unsigned long files_run;
+static int as_is;
 
 static int replay_file(const char *path)
 {
@@ -37,11 +40,13 @@ static int replay_file(const char *path)
 	fclose(f);
 	if (!buf)
 		return fprintf(stderr, "%s: out of memory\n", path), 1;
-	for (uint8_t mode = 0; mode < 3; mode++) {
+	for (uint8_t mode = 0; mode < 3 && !as_is; mode++) {
 		const uint8_t prefix[FUZZ_PREFIX] = {mode, 63, 47, mode};
 		memcpy(buf, prefix, sizeof prefix);
 		LLVMFuzzerTestOneInput(buf, len + FUZZ_PREFIX);
 	}
+	if (as_is)
+		LLVMFuzzerTestOneInput(buf + FUZZ_PREFIX, len);
 	free(buf);
 	files_run++;
 	printf("replayed %s\n", path);
@@ -76,7 +81,12 @@ int main(int argc, char **argv)
 	int failures = 0;
 	if (LLVMFuzzerInitialize)
 		LLVMFuzzerInitialize(&argc, &argv);
-	for (int i = 1; i < argc; i++)
+	int first = 1;
+	if (argc > 1 && strcmp(argv[1], "--as-is") == 0) {
+		as_is = 1;
+		first = 2;
+	}
+	for (int i = first; i < argc; i++)
 		failures += replay_path(argv[i]);
 	printf("%lu files replayed, %d unreadable\n", files_run, failures);
 	return failures ? 1 : 0;

@@ -3,6 +3,8 @@
 # the C tests under CTest, the same CTest (fixture replay through every fuzz harness)
 # in an ASan/UBSan build, then the Python tests under pytest (Debian's python3).
 # With CI=true (as in .ci/run) it also fuzzes each harness for SX_FUZZ_SECONDS (60).
+# Then fuzz/strict_replay.py replays fixtures/ and build-fuzz/corpus/ (when present) through
+# the strict extractors and fails on any input that dies only in the sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -19,6 +21,11 @@ if [ "${CI:-}" = "true" ] || [ -n "${SX_FUZZ_SECONDS:-}" ]; then
   echo "== Fuzzing every harness for ${SX_FUZZ_SECONDS:-60}s"
   bash fuzz/run.sh "${SX_FUZZ_SECONDS:-60}"
 fi
+
+# The lazy-syscall detector: every fixture, and every input the fuzzers kept (under CI the
+# corpus exists by now), through the real strict extractors (fuzz/README.md).
+echo "== Strict replay: inputs that die only in the sandbox (fuzz/strict_replay.py)"
+/usr/bin/python3 fuzz/strict_replay.py
 
 echo "== Python tests (pytest)"
 PYTHONPATH="$PWD/pyclient${PYTHONPATH:+:$PYTHONPATH}" \
