@@ -31,7 +31,8 @@ FAMILY = {
 # A few of the generated files, with what the generator must have put in them: the test
 # can only fail on a lazy path if the trigger is really in the file.
 TRIGGERS = {
-    "video/android_h264_aac_rot90.mp4": [b"mvhd", b"com.android.version", b"tmcd", b"text"],
+    "video/android_h264_aac_rot90.mp4": [b"mvhd", b"com.android.version", b"tmcd", b"tx3g",
+                                         b"elst", b"location"],
     "video/itunes_h264_cover_chapters.mp4": [b"covr", b"chpl", b"\xa9day"],
     "video/iphone_hevc_main10_4k_hlg.mov": [b"hvc1", b"com.apple.quicktime.make", b"tmcd"],
     "video/matroska_h264_tags_chapters_font.mkv": [b"\x44\x61", b"UploadSans.ttf"],
