@@ -35,7 +35,9 @@ def test_spin_ends_by_cpu_limit():
     # Generous wall-clock bound: on a loaded machine 1 CPU second can take many seconds.
     r = run_raw("sx-selftest", ["--cpu-seconds", "1"], data=b"spin", timeout=120)
     assert r.returncode == -9, r
-    assert r.cpu_seconds >= 0.9, r
+    # RLIMIT_CPU counts tick-sampled time, rusage the precise time: on a loaded machine a
+    # kill at the 1 s limit showed 0.87 s (as in test_zygote.py, which allows 0.5).
+    assert r.cpu_seconds >= 0.5, r
 
 
 def test_alloc_past_pool_cap_fails_cleanly():
