@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sx_bytes.h"
 #include "sx_size.h"
 #include "sx_wire.h"
 
@@ -24,24 +25,12 @@ static bool write_all(int fd, const void *buf, size_t len)
 	return true;
 }
 
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static void fill_header(uint8_t h[SX_WIRE_HEADER_BYTES], unsigned type, uint32_t payload)
 {
 	memcpy(h, SX_WIRE_MAGIC, 4);
-	put_le16(h + 4, SX_WIRE_VERSION);
-	put_le16(h + 6, (uint16_t)type);
-	put_le32(h + 8, payload);
+	sx_put_le16(h + 4, SX_WIRE_VERSION);
+	sx_put_le16(h + 6, (uint16_t)type);
+	sx_put_le32(h + 8, payload);
 }
 
 bool sx_answer_error(int fd, enum sx_status status, const char *detail)
@@ -53,8 +42,8 @@ bool sx_answer_error(int fd, enum sx_status status, const char *detail)
 	size_t dlen = strnlen(detail, SX_DETAIL_MAX);
 	uint8_t msg[SX_WIRE_HEADER_BYTES + SX_WIRE_ERROR_FIXED_BYTES + SX_DETAIL_MAX];
 	fill_header(msg, SX_WIRE_TYPE_ERROR, (uint32_t)(SX_WIRE_ERROR_FIXED_BYTES + dlen));
-	put_le32(msg + SX_WIRE_HEADER_BYTES, (uint32_t)status);
-	put_le16(msg + SX_WIRE_HEADER_BYTES + 4, (uint16_t)dlen);
+	sx_put_le32(msg + SX_WIRE_HEADER_BYTES, (uint32_t)status);
+	sx_put_le16(msg + SX_WIRE_HEADER_BYTES + 4, (uint16_t)dlen);
 	/* Details may quote library messages and are cut to fit: keep them printable ASCII so
 	 * the text is valid UTF-8 however it was cut. */
 	uint8_t *d = msg + SX_WIRE_HEADER_BYTES + SX_WIRE_ERROR_FIXED_BYTES;
@@ -71,7 +60,7 @@ bool sx_answer_meta(int fd, const struct sx_meta *meta)
 		return false;
 	uint8_t head[SX_WIRE_HEADER_BYTES + 2];
 	fill_header(head, SX_WIRE_TYPE_META, (uint32_t)(2 + meta->len));
-	put_le16(head + SX_WIRE_HEADER_BYTES, (uint16_t)meta->count);
+	sx_put_le16(head + SX_WIRE_HEADER_BYTES, (uint16_t)meta->count);
 	return write_all(fd, head, sizeof head) && write_all(fd, meta->buf, meta->len);
 }
 
@@ -93,8 +82,8 @@ bool sx_answer_image(int fd, const struct sx_image *image)
 		return false;
 	uint8_t head[SX_WIRE_HEADER_BYTES + SX_WIRE_IMAGE_FIXED_BYTES] = {0};
 	fill_header(head, SX_WIRE_TYPE_IMAGE, (uint32_t)(pixel_bytes + SX_WIRE_IMAGE_FIXED_BYTES));
-	put_le32(head + SX_WIRE_HEADER_BYTES, image->width);
-	put_le32(head + SX_WIRE_HEADER_BYTES + 4, image->height);
+	sx_put_le32(head + SX_WIRE_HEADER_BYTES, image->width);
+	sx_put_le32(head + SX_WIRE_HEADER_BYTES + 4, image->height);
 	head[SX_WIRE_HEADER_BYTES + 8] = (uint8_t)image->channels;
 	return write_all(fd, head, sizeof head) && write_all(fd, image->pixels, pixel_bytes);
 }

@@ -55,11 +55,12 @@ struct sx_result {
 	char detail[SX_DETAIL_MAX]; /* NUL-terminated reason when the status is not SX_OK */
 };
 
-/* The decode core of every extractor has this type. On SX_OK, result->kind says which of
+/* The decode core of every extractor has this type. `ctx` is the family's warm context
+ * (sx_family.h; NULL for a family that needs none). On SX_OK, result->kind says which of
  * meta/image is filled. On an error, result->detail holds a short reason and no pixels are
  * held. `result` must have been prepared with sx_result_init(). */
-typedef enum sx_status (*sx_extract_fn)(const struct sx_request *req, const uint8_t *data,
-					 size_t size, struct sx_result *result);
+typedef enum sx_status (*sx_extract_fn)(void *ctx, const struct sx_request *req,
+					 const uint8_t *data, size_t size, struct sx_result *result);
 
 void sx_result_init(struct sx_result *result);
 /* Frees the pixels, if any; the result may be reused after sx_result_init(). */

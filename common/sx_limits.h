@@ -1,4 +1,5 @@
-/* sx_limits.h: every cap and default the extractors enforce, in one place.
+/* sx_limits.h: every cap and default the extractors enforce, in one place: the request's
+ * defaults and maxima first, then a section per family.
  *
  * Phase: any. Compile-time constants only. The request (argv) may lower or raise the
  * per-request values within the hard maxima below; nothing read from the input can.
@@ -40,6 +41,8 @@
 #define SX_META_KEY_MAX 32u
 #define SX_META_STRING_MAX 1024u
 
+/* --- sx-image --- */
+
 /* JPEG: progressive scans before we call it a scan bomb, and the total work allowed
  * (scans x width x height): 64 Mpixel photos with up to 32 scans (typical: under 12). */
 #define SX_JPEG_MAX_SCANS 1000
@@ -51,5 +54,71 @@
 #define SX_PNG_CHUNK_CACHE_MAX 256u
 /* Largest single allocation libpng may make (its rows for a 1e6-wide RGBA16 image: 8 MB). */
 #define SX_PNG_MAX_ALLOC ((size_t)64 << 20)
+
+/* --- sx-video --- */
+
+/* Content probing: the first bytes handed to the whitelisted demuxers' probes, growing
+ * from MIN to MAX like libavformat's own av_probe_input_buffer2() (PROBE_BUF_MIN/MAX). */
+#define SX_VIDEO_PROBE_MIN_BYTES 2048u
+#define SX_VIDEO_PROBE_MAX_BYTES ((uint32_t)1 << 20)
+
+/* The AVIOContext buffer over the in-memory input. */
+#define SX_VIDEO_IO_BUFFER_BYTES ((uint32_t)32 << 10)
+
+/* Streams a container may declare before libavformat refuses it (its default is 1000). */
+#define SX_VIDEO_MAX_STREAMS 64
+
+/* Looking for the first decodable frame: give up after this many video packets or this
+ * many bytes of them, whichever comes first (undecodable leading packets are skipped). */
+#define SX_VIDEO_MAX_PACKETS 1000u
+#define SX_VIDEO_MAX_PACKET_BYTES ((uint64_t)64 << 20)
+
+/* Top-level MP4/MOV boxes walked to check the moov box against the file's end: far more
+ * than any real file has; a file of 8-byte boxes stops here. */
+#define SX_VIDEO_MAX_TOP_BOXES 100000u
+
+/* MPEG-TS duration (probe only): the timestamps in this many bytes at the end of the
+ * input, at most SX_VIDEO_MAX_PACKETS packets of them. */
+#define SX_VIDEO_TAIL_BYTES ((uint64_t)1 << 20)
+
+/* --- sx-font --- */
+
+/* The box a --full preview is fitted into (then held under the request's max_pixels). */
+#define SX_FONT_FULL_WIDTH 1024u
+#define SX_FONT_FULL_HEIGHT 512u
+
+/* Pixel sizes (em) the sample is rendered at. Below the minimum the render is made at the
+ * minimum and scaled down; above the maximum the preview comes out smaller than its box
+ * (never enlarged), so no glyph bitmap is larger than a few hundred pixels a side. */
+#define SX_FONT_MIN_PIXEL_SIZE 6u
+#define SX_FONT_MAX_PIXEL_SIZE 200u
+
+/* Glyphs loaded and rendered for one preview, and of them the family-name line. */
+#define SX_FONT_MAX_GLYPHS 128u
+#define SX_FONT_MAX_NAME_GLYPHS 40u
+
+/* A glyph whose outline box is wider or taller than this many ems is not rendered (a
+ * hostile outline would otherwise make a huge bitmap); its advance still counts. */
+#define SX_FONT_MAX_GLYPH_EMS 3u
+
+/* The canvas the sample is drawn on before it is fitted into the box. */
+#define SX_FONT_MAX_CANVAS_PIXELS ((uint64_t)16 << 20)
+
+/* Faces of a collection opened to list their names in --probe. */
+#define SX_FONT_MAX_LISTED_FACES 64u
+
+/* Charmap entries walked to find something to show when no known script is covered. */
+#define SX_FONT_MAX_CHARMAP_STEPS 512u
+
+/* --- sx-lua --- */
+
+/* Source bytes handed to the parser. A 5 MiB one-line script parses in well under a CPU
+ * second; anything longer than this is refused before Lua sees it. */
+#define SX_LUA_SOURCE_MAX_BYTES ((size_t)8 << 20)
+
+/* Bytes the Lua state may hold while parsing. The parser of a 5 MiB script of numbers or
+ * names peaks around 30-100 MiB. The cap is also held under three quarters of the
+ * request's pool, so the cap (a clean LIMIT) is reached before the pool runs dry. */
+#define SX_LUA_MEMORY_MAX_BYTES ((size_t)256 << 20)
 
 #endif

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "sx_bytes.h"
+#include "sx_utf8.h"
 #include "sx_wire.h"
 
 void sx_meta_init(struct sx_meta *m)
@@ -73,17 +75,11 @@ static uint8_t *begin_field(struct sx_meta *m, const char *key, uint8_t vtype, s
 	return p + 2 + klen;
 }
 
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 void sx_meta_add_int(struct sx_meta *m, const char *key, int64_t value)
 {
 	uint8_t *p = begin_field(m, key, SX_WIRE_VTYPE_INT, 8);
 	if (p)
-		put_le64(p, (uint64_t)value);
+		sx_put_le64(p, (uint64_t)value);
 }
 
 void sx_meta_add_float(struct sx_meta *m, const char *key, double value)
@@ -96,7 +92,7 @@ void sx_meta_add_float(struct sx_meta *m, const char *key, double value)
 	if (p) {
 		uint64_t bits;
 		memcpy(&bits, &value, sizeof bits);
-		put_le64(p, bits);
+		sx_put_le64(p, bits);
 	}
 }
 
@@ -107,37 +103,14 @@ void sx_meta_add_bool(struct sx_meta *m, const char *key, bool value)
 		p[0] = value ? 1 : 0;
 }
 
-/* Length of the valid UTF-8 sequence starting at s[0], or 0 when it is invalid. */
-static size_t utf8_sequence_length(const uint8_t *s, size_t avail)
-{
-	size_t n;
-	uint32_t cp;
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xE0) == 0xC0) { n = 2; cp = s[0] & 0x1F; }
-	else if ((s[0] & 0xF0) == 0xE0) { n = 3; cp = s[0] & 0x0F; }
-	else if ((s[0] & 0xF8) == 0xF0) { n = 4; cp = s[0] & 0x07; }
-	else return 0;
-	if (n > avail)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return n;
-}
-
 void sx_meta_add_string(struct sx_meta *m, const char *key, const char *value, size_t len)
 {
 	const uint8_t *s = (const uint8_t *)value;
 	uint8_t tmp[SX_META_STRING_MAX];
 	size_t out = 0;
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_sequence_length(s + i, len - i);
+		uint32_t cp;
+		size_t n = sx_utf8_decode(s + i, len - i, &cp);
 		size_t take = n ? n : 1;
 		if (out + (n ? n : 1) > sizeof tmp)
 			break;
@@ -150,8 +123,7 @@ void sx_meta_add_string(struct sx_meta *m, const char *key, const char *value, s
 	}
 	uint8_t *p = begin_field(m, key, SX_WIRE_VTYPE_STRING, 2 + out);
 	if (p) {
-		p[0] = (uint8_t)(out & 0xFF);
-		p[1] = (uint8_t)(out >> 8);
+		sx_put_le16(p, (uint16_t)out);
 		memcpy(p + 2, tmp, out);
 	}
 }

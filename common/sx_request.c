@@ -60,8 +60,7 @@ static bool parse_box(const char *s, uint32_t *w, uint32_t *h)
 	return true;
 }
 
-enum sx_status sx_request_parse(int argc, char **argv, struct sx_request *req, bool *wants_help,
-				char *detail)
+void sx_request_defaults(struct sx_request *req)
 {
 	memset(req, 0, sizeof *req);
 	req->mode = SX_MODE_PROBE;
@@ -70,6 +69,12 @@ enum sx_status sx_request_parse(int argc, char **argv, struct sx_request *req, b
 	req->max_input = SX_INPUT_DEFAULT_BYTES;
 	req->memory = SX_POOL_DEFAULT_BYTES;
 	req->cpu_seconds = SX_CPU_SECONDS_DEFAULT;
+}
+
+enum sx_status sx_request_parse(int argc, char **argv, struct sx_request *req, bool *wants_help,
+				char *detail)
+{
+	sx_request_defaults(req);
 	*wants_help = false;
 	detail[0] = '\0';
 	for (int i = 1; i < argc; i++) {

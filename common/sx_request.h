@@ -12,6 +12,10 @@
 
 #include "sx_extract.h"
 
+/* The request every option leaves alone: probe, RGBA, the defaults of sx_limits.h. Any
+ * phase (the fuzz harnesses and the warm-up start from it too). */
+void sx_request_defaults(struct sx_request *req);
+
 enum sx_status sx_request_parse(int argc, char **argv, struct sx_request *req, bool *wants_help,
 				char *detail);
 

@@ -28,6 +28,15 @@ void sx_fit_box(uint32_t w, uint32_t h, uint32_t box_w, uint32_t box_h, uint32_t
 	*out_h = th ? (uint32_t)th : 1;
 }
 
+void sx_fit_box_oriented(uint32_t w, uint32_t h, uint32_t box_w, uint32_t box_h, int swap,
+			 uint32_t *out_w, uint32_t *out_h)
+{
+	uint32_t fw, fh;
+	sx_fit_box(swap ? h : w, swap ? w : h, box_w, box_h, &fw, &fh);
+	*out_w = swap ? fh : fw;
+	*out_h = swap ? fw : fh;
+}
+
 /* For one axis: output i covers source [i*s/d, (i+1)*s/d). Fills first[i], count[i] and the
  * weights (fractions of a source pixel covered), each output's weights summing to 1. */
 struct axis {

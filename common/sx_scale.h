@@ -18,6 +18,12 @@
 void sx_fit_box(uint32_t w, uint32_t h, uint32_t box_w, uint32_t box_h, uint32_t *out_w,
 		uint32_t *out_h);
 
+/* sx_fit_box() for a picture shown turned a quarter when `swap` is set (EXIF 5..8, a
+ * 90/270 rotation): the upright size is fitted into the box, and the result is given back
+ * in the stored orientation, so the stored pixels can be scaled before they are turned. */
+void sx_fit_box_oriented(uint32_t w, uint32_t h, uint32_t box_w, uint32_t box_h, int swap,
+			 uint32_t *out_w, uint32_t *out_h);
+
 /* Area-averaging resample of RGBA `src` (sw x sh) down to dw x dh (each at most the
  * source size). Each output pixel is the coverage-weighted mean of the source pixels
  * under it, computed with premultiplied alpha so transparent pixels do not bleed. */

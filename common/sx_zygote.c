@@ -26,6 +26,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sx_bytes.h"
+#include "sx_family.h"
 #include "sx_hygiene.h"
 #include "sx_wire.h"
 
@@ -50,38 +52,22 @@ static noreturn void cannot_start(const char *why)
 	exit(SX_ZYGOTE_EXIT_CANNOT_START);
 }
 
-static unsigned get16(const uint8_t *p)
-{
-	return (unsigned)p[0] | (unsigned)p[1] << 8;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put(uint8_t *p, uint64_t v, unsigned bytes)
-{
-	for (unsigned i = 0; i < bytes; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* One fixed-size reply. False when the client is gone. */
 static bool reply(int sock, unsigned type, pid_t pid, uint32_t status, int err,
 		  const struct rusage *ru)
 {
 	uint8_t r[SX_ZYGOTE_REPLY_BYTES] = {0};
 	memcpy(r, SX_ZYGOTE_REPLY_MAGIC, 4);
-	put(r + 4, SX_ZYGOTE_VERSION, 2);
-	put(r + 6, type, 2);
-	put(r + 8, (uint32_t)pid, 4);
-	put(r + 12, status, 4);
-	put(r + 16, (uint32_t)err, 4);
+	sx_put_le16(r + 4, SX_ZYGOTE_VERSION);
+	sx_put_le16(r + 6, (uint16_t)type);
+	sx_put_le32(r + 8, (uint32_t)pid);
+	sx_put_le32(r + 12, status);
+	sx_put_le32(r + 16, (uint32_t)err);
 	if (ru) {
 		uint64_t usec = (uint64_t)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000000u +
 				(uint64_t)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec);
-		put(r + 24, usec, 8);
-		put(r + 32, (uint64_t)ru->ru_maxrss, 8);
+		sx_put_le64(r + 24, usec);
+		sx_put_le64(r + 32, (uint64_t)ru->ru_maxrss);
 	}
 	for (;;) {
 		/* MSG_NOSIGNAL: a vanished client must not kill us with SIGPIPE mid-loop. */
@@ -155,12 +141,12 @@ static unsigned check(const struct message *m, unsigned *type, unsigned *nargs)
 	if (m->truncated || m->len < SX_ZYGOTE_REQUEST_HEADER_BYTES ||
 	    memcmp(b, SX_ZYGOTE_REQUEST_MAGIC, 4) != 0)
 		return SX_ZYGOTE_ERR_MALFORMED;
-	if (get16(b + 4) != SX_ZYGOTE_VERSION)
+	if (sx_get_le16(b + 4) != SX_ZYGOTE_VERSION)
 		return SX_ZYGOTE_ERR_VERSION;
-	*type = get16(b + 6);
-	*nargs = get16(b + 8);
-	uint32_t strings_len = get32(b + 12);
-	if (get16(b + 10) != 0 || strings_len > SX_ZYGOTE_MAX_STRINGS_BYTES ||
+	*type = sx_get_le16(b + 6);
+	*nargs = sx_get_le16(b + 8);
+	uint32_t strings_len = sx_get_le32(b + 12);
+	if (sx_get_le16(b + 10) != 0 || strings_len > SX_ZYGOTE_MAX_STRINGS_BYTES ||
 	    strings_len != m->len - SX_ZYGOTE_REQUEST_HEADER_BYTES)
 		return SX_ZYGOTE_ERR_MALFORMED;
 	if (*type == SX_ZYGOTE_REQ_KILL) {
@@ -320,7 +306,7 @@ static int parse_fd(const char *s)
 	return (int)v;
 }
 
-static void start(int sock, sx_warm_up_fn warm_up)
+static void start(int sock, const struct sx_family *family)
 {
 	int type = 0, domain = 0;
 	socklen_t len = sizeof type;
@@ -340,8 +326,10 @@ static void start(int sock, sx_warm_up_fn warm_up)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 ||
 	    setrlimit(RLIMIT_CORE, &no_core) != 0)
 		cannot_start("cannot apply prctl flags and rlimits");
-	if (warm_up)
-		warm_up();
+	/* A failed warm-up is remembered: each child's own call answers it after the line. */
+	void *ctx;
+	if (family)
+		(void)sx_family_warm_up(family, &ctx);
 	/* Every child gets a copy of stdio's buffers and flushes them in setup, onto its
 	 * answer fd: they must be empty before the first fork, and stay so. */
 	fflush(NULL);
@@ -351,12 +339,12 @@ static void start(int sock, sx_warm_up_fn warm_up)
 		exit(0);
 }
 
-void sx_zygote_serve_if_asked(int *argc, char ***argv, sx_warm_up_fn warm_up)
+void sx_zygote_serve_if_asked(int *argc, char ***argv, const struct sx_family *family)
 {
 	if (*argc != 3 || strcmp((*argv)[1], "--server") != 0)
 		return;
 	int sock = parse_fd((*argv)[2]);
-	start(sock, warm_up);
+	start(sock, family);
 	unsigned nargs = serve(sock);
 
 	/* In a forked child: the request's arguments after the zygote's own argv[0]. */

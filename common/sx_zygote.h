@@ -2,8 +2,8 @@
  *
  * Phase: the very first call in main(), before setup. Without `--server FD` as the whole
  * argv, sx_zygote_serve_if_asked() returns at once and changes nothing: one-shot mode.
- * With it, the process becomes a zygote: it runs `warm_up` once, closes every fd but the
- * socket FD (a Unix SOCK_SEQPACKET socket the client passed), says READY, and then serves
+ * With it, the process becomes a zygote: it runs the family's warm-up (sx_family.h) once,
+ * closes every fd but the socket FD (a Unix SOCK_SEQPACKET socket the client passed), says READY, and then serves
  * requests (PROTOCOL.md, "Fork-server requests") until the client closes its end. Per
  * request it forks; the function returns only in that child, with `*argc`/`*argv` replaced by
  * the request's arguments (argv[0] kept), fds 0, 1 and 2 the request's input, answer and
@@ -50,9 +50,10 @@
  * pidfd_open in this kernel). */
 #define SX_ZYGOTE_EXIT_CANNOT_START 2
 
-typedef void (*sx_warm_up_fn)(void);
+struct sx_family;
 
-/* See the top of this file. `warm_up` may be NULL. Never returns in the zygote itself. */
-void sx_zygote_serve_if_asked(int *argc, char ***argv, sx_warm_up_fn warm_up);
+/* See the top of this file. `family` may be NULL (nothing to warm up). Never returns in
+ * the zygote itself. */
+void sx_zygote_serve_if_asked(int *argc, char ***argv, const struct sx_family *family);
 
 #endif

@@ -1,11 +1,6 @@
-/* fuzz_font.c: libFuzzer harness over the sx-font decode core (FreeType probe and preview; the face index comes from the request prefix). */
-#include "fuzz_request.h"
+/* fuzz_font.c: libFuzzer harness over the sx-font family (FreeType probe and preview;
+ * the face index comes from the request prefix): the production path. */
 #include "font_core.h"
+#include "fuzz_request.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	fuzz_run(sx_font_extract, data, size);
-	return 0;
-}
+SX_FUZZ_HARNESS(sx_font_family)

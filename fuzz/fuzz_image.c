@@ -1,11 +1,5 @@
-/* fuzz_image.c: libFuzzer harness over the whole sx-image decode core (sniffing included). */
-#include "fuzz_request.h"
+/* fuzz_image.c: libFuzzer harness over the whole sx-image family (sniffing included): the production path. */
 #include "image_core.h"
+#include "fuzz_request.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	fuzz_run(sx_image_extract, data, size);
-	return 0;
-}
+SX_FUZZ_HARNESS(sx_image_family)

@@ -1,11 +1,5 @@
-/* fuzz_jpeg.c: libFuzzer harness over the JPEG decoder of sx-image, past the sniffer. */
+/* fuzz_jpeg.c: libFuzzer harness over sx-image, seeded with JPEGs and the JPEG dictionary: the production path. */
+#include "image_core.h"
 #include "fuzz_request.h"
-#include "image_internal.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	fuzz_run(jpeg_extract, data, size);
-	return 0;
-}
+SX_FUZZ_HARNESS(sx_image_family)

@@ -1,11 +1,5 @@
-/* fuzz_lua.c: libFuzzer harness over the sx-lua decode core (Lua 5.4 syntax check, never run). */
-#include "fuzz_request.h"
+/* fuzz_lua.c: libFuzzer harness over the sx-lua family (Lua 5.4 syntax check): the production path. */
 #include "lua_core.h"
+#include "fuzz_request.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	fuzz_run(sx_lua_extract, data, size);
-	return 0;
-}
+SX_FUZZ_HARNESS(sx_lua_family)

@@ -1,11 +1,5 @@
-/* fuzz_png.c: libFuzzer harness over the PNG decoder of sx-image, past the sniffer. */
+/* fuzz_png.c: libFuzzer harness over sx-image, seeded with PNGs and the PNG dictionary: the production path. */
+#include "image_core.h"
 #include "fuzz_request.h"
-#include "image_internal.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	fuzz_run(png_extract, data, size);
-	return 0;
-}
+SX_FUZZ_HARNESS(sx_image_family)

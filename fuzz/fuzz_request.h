@@ -1,7 +1,9 @@
-/* fuzz_request.h: turns the first bytes of a fuzz input into a request, so one corpus
- * reaches probe, thumbnail and full decode with varied boxes and layouts.
+/* fuzz_request.h: what every libFuzzer harness shares: the request from the first bytes
+ * of an input, the family's own warm-up, and the call of its decode core, exactly the one
+ * the extractor makes after its strict line (sx_family.h), with the contract checks.
  *
- * Phase: in-process harnesses only (no sandbox). Header-only so each harness stays one file.
+ * Phase: in-process harnesses only (no sandbox). Header-only so each harness stays one
+ * line: SX_FUZZ_HARNESS(sx_<family>_family).
  * Layout of the prefix (FUZZ_PREFIX bytes): mode selector, box width, box height, flags.
  * Inputs shorter than the prefix are used whole as file data with a probe request.
  */
@@ -13,6 +15,8 @@
 #include <string.h>
 
 #include "sx_extract.h"
+#include "sx_family.h"
+#include "sx_request.h"
 
 #define FUZZ_PREFIX 4
 /* Small enough that ASan's malloc copes with any decode the harness allows. */
@@ -21,13 +25,9 @@
 
 static inline void fuzz_request(const uint8_t **data, size_t *size, struct sx_request *req)
 {
-	memset(req, 0, sizeof *req);
-	req->mode = SX_MODE_PROBE;
-	req->channels = 4;
+	sx_request_defaults(req);
 	req->max_pixels = FUZZ_MAX_PIXELS;
-	req->max_input = SX_INPUT_DEFAULT_BYTES;
 	req->memory = FUZZ_MEMORY;
-	req->cpu_seconds = SX_CPU_SECONDS_DEFAULT;
 	req->box_w = req->box_h = 64;
 	if (*size < FUZZ_PREFIX)
 		return;
@@ -41,15 +41,26 @@ static inline void fuzz_request(const uint8_t **data, size_t *size, struct sx_re
 	*size -= FUZZ_PREFIX;
 }
 
-/* Runs one decode core and checks the contract every harness shares: an internal error is
- * a bug (trap, never reported as bad input), and an image result is consistent. */
-static inline void fuzz_run(sx_extract_fn extract, const uint8_t *data, size_t size)
+/* The family's warm context, from its warm-up in LLVMFuzzerInitialize. */
+static void *fuzz_ctx;
+
+/* The extractor's own warm-up, as before its strict line (it also silences libraries that
+ * would print on every corrupt input). A family that cannot set up is a broken build. */
+static inline void fuzz_warm_up(const struct sx_family *family)
+{
+	if (!sx_family_warm_up(family, &fuzz_ctx))
+		__builtin_trap();
+}
+
+/* Runs the family's decode core and checks the contract every harness shares: an internal
+ * error is a bug (trap, never reported as bad input), and an image result is consistent. */
+static inline void fuzz_run(const struct sx_family *family, const uint8_t *data, size_t size)
 {
 	static struct sx_result result;
 	struct sx_request req;
 	fuzz_request(&data, &size, &req);
 	sx_result_init(&result);
-	enum sx_status status = extract(&req, data, size, &result);
+	enum sx_status status = family->extract(fuzz_ctx, &req, data, size, &result);
 	if (status == SX_ERR_INTERNAL)
 		__builtin_trap();
 	if (status == SX_OK && result.kind == SX_RESULT_IMAGE) {
@@ -70,5 +81,22 @@ static inline void fuzz_run(sx_extract_fn extract, const uint8_t *data, size_t s
 		__builtin_trap();
 	sx_result_release(&result);
 }
+
+/* The whole harness: libFuzzer's two entry points over one family. */
+#define SX_FUZZ_HARNESS(family)                                                              \
+	int LLVMFuzzerInitialize(int *argc, char ***argv);                                     \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);                          \
+	int LLVMFuzzerInitialize(int *argc, char ***argv)                                      \
+	{                                                                                      \
+		(void)argc;                                                                    \
+		(void)argv;                                                                    \
+		fuzz_warm_up(&(family));                                                       \
+		return 0;                                                                      \
+	}                                                                                      \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)                           \
+	{                                                                                      \
+		fuzz_run(&(family), data, size);                                               \
+		return 0;                                                                      \
+	}
 
 #endif

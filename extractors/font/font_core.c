@@ -1,26 +1,24 @@
-/* font_core.c: the sx-font decode core: the engine, sniffing, opening faces, the probe. */
+/* font_core.c: the sx-font family: its descriptor, the engine, sniffing, opening faces,
+ * the probe. */
 #include "font_core.h"
 
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "font_internal.h"
+#include "sx_magic.h"
+
 #include FT_MODULE_H
 #include FT_FONT_FORMATS_H
+#include FT_SYSTEM_H
 
-#include "font_internal.h"
-
-const struct font_script font_scripts[] = {
-	{"covers_latin", {0x41, 0x5A, 0x61, 0x7A},
-	 "The quick brown fox jumps over the lazy dog 0123456789", false},
-	{"covers_greek", {0x391, 0x3A9, 0x3B1, 0x3C9}, "Ξεσκεπάζω την ψυχοφθόρα βδελυγμία", false},
-	{"covers_cyrillic", {0x410, 0x42F, 0x430, 0x44F},
-	 "Съешь же ещё этих мягких французских булок", false},
-	{"covers_cjk", {0x4E00, 0x4E2D, 0x5B57, 0x6587}, "天地玄黃宇宙洪荒日月盈昃辰宿列張", false},
-	{"covers_arabic", {0x627, 0x628, 0x644, 0x645},
-	 "نص حكيم له سر قاطع وذو شأن عظيم مكتوب على ثوب أخضر", true},
+/* One FT_Library over malloc (the pool in the extractor) with only the modules sx-font
+ * needs; made before the line, used by every extraction of the process. */
+struct sx_font_engine {
+	FT_Library library;
+	struct FT_MemoryRec_ memory; /* must outlive the library */
 };
-const size_t font_script_count = sizeof font_scripts / sizeof font_scripts[0];
 
 /* FreeType modules sx-font never needs: fewer parsers within an attacker's reach. The
  * validators and SVG/SDF renderers are never asked for; the drivers would each accept a
@@ -52,7 +50,9 @@ static void *ft_realloc(FT_Memory memory, long cur_size, long new_size, void *bl
 	return realloc(block, (size_t)new_size);
 }
 
-bool sx_font_engine_init(struct sx_font_engine *engine)
+static void engine_done(struct sx_font_engine *engine);
+
+static bool engine_init(struct sx_font_engine *engine)
 {
 	engine->library = NULL;
 	engine->memory.user = NULL;
@@ -73,50 +73,18 @@ bool sx_font_engine_init(struct sx_font_engine *engine)
 	}
 	for (size_t i = 0; i < sizeof required_modules / sizeof required_modules[0]; i++) {
 		if (!FT_Get_Module(engine->library, required_modules[i])) {
-			sx_font_engine_done(engine);
+			engine_done(engine);
 			return false;
 		}
 	}
 	return true;
 }
 
-void sx_font_engine_done(struct sx_font_engine *engine)
+static void engine_done(struct sx_font_engine *engine)
 {
 	if (engine->library)
 		FT_Done_Library(engine->library);
 	engine->library = NULL;
-}
-
-static const char *ft_error_text(FT_Error err)
-{
-	/* FreeType's documented way to build a table of its messages (fterrors.h); Debian's
-	 * build has no FT_Error_String. */
-#undef FTERRORS_H_
-#define FT_ERRORDEF(e, v, s)                                                                   \
-	case v:                                                                                \
-		return s;
-#define FT_ERROR_START_LIST switch (err) {
-#define FT_ERROR_END_LIST }
-#include FT_ERRORS_H
-	return "unknown FreeType error";
-}
-
-enum sx_status font_fail(struct sx_result *result, FT_Error err, const char *what)
-{
-	/* The signature was checked before FreeType saw the data: what it then cannot read
-	 * ("unknown file format" included) is a broken font, not another format. */
-	enum sx_status status = err == FT_Err_Out_Of_Memory ? SX_ERR_NO_MEMORY : SX_ERR_BAD_INPUT;
-	return sx_fail(result, status, "%s: %s", what, ft_error_text(err));
-}
-
-bool font_covers(FT_Face face, const struct font_script *script)
-{
-	if (!face->charmap || face->charmap->encoding != FT_ENCODING_UNICODE)
-		return false;
-	for (size_t i = 0; i < sizeof script->probe / sizeof script->probe[0]; i++)
-		if (FT_Get_Char_Index(face, script->probe[i]) == 0)
-			return false;
-	return true;
 }
 
 /* --- sniffing: only signatures of formats the kept drivers read reach FreeType --- */
@@ -130,30 +98,6 @@ static const struct container containers[] = {
 	{"\x00\x01\x00\x00", "truetype"}, {"true", "truetype"}, {"OTTO", "opentype"},
 	{"ttcf", "collection"},           {"wOFF", "woff"},     {"wOF2", "woff2"},
 };
-
-static const char *what_it_looks_like(const uint8_t *d, size_t n)
-{
-	static const struct {
-		const char *magic;
-		size_t len;
-		const char *what;
-	} others[] = {
-		{"%!PS-AdobeFont", 14, "a PostScript Type 1 font"},
-		{"%!FontType1", 11, "a PostScript Type 1 font"},
-		{"\x80\x01", 2, "a PFB Type 1 font"},
-		{"typ1", 4, "a Type 1 font in an sfnt wrapper"},
-		{"STARTFONT", 9, "a BDF bitmap font"},
-		{"\x01" "fcp", 4, "a PCF bitmap font"},
-		{"MZ", 2, "a Windows FNT/FON or executable"},
-		{"\x89PNG", 4, "PNG"},
-		{"<?xml", 5, "XML/SVG"},
-		{"PK\x03\x04", 4, "ZIP"},
-	};
-	for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
-		if (n >= others[i].len && memcmp(d, others[i].magic, others[i].len) == 0)
-			return others[i].what;
-	return "unknown data";
-}
 
 /* The `format` for a signature sx-font reads; NULL otherwise, with the error set. */
 static const char *sniff(const uint8_t *data, size_t size, struct sx_result *result,
@@ -171,7 +115,7 @@ static const char *sniff(const uint8_t *data, size_t size, struct sx_result *res
 	}
 	*status = sx_fail(result, SX_ERR_UNSUPPORTED,
 			  "not a TrueType, OpenType, collection, WOFF or WOFF2 font (looks like %s)",
-			  what_it_looks_like(data, size));
+			  sx_magic_describe(data, size));
 	return NULL;
 }
 
@@ -257,9 +201,10 @@ static void describe(FT_Library lib, const uint8_t *data, size_t size, FT_Face f
 	list_faces(lib, data, size, face, num_faces, m);
 }
 
-enum sx_status sx_font_extract_with(struct sx_font_engine *engine, const struct sx_request *req,
-				    const uint8_t *data, size_t size, struct sx_result *result)
+static enum sx_status extract_font(void *ctx, const struct sx_request *req, const uint8_t *data,
+				   size_t size, struct sx_result *result)
 {
+	struct sx_font_engine *engine = ctx;
 	enum sx_status status = SX_OK;
 	if (size == 0)
 		return sx_fail(result, SX_ERR_BAD_INPUT, "empty input");
@@ -296,13 +241,36 @@ enum sx_status sx_font_extract_with(struct sx_font_engine *engine, const struct 
 	return status;
 }
 
-enum sx_status sx_font_extract(const struct sx_request *req, const uint8_t *data, size_t size,
-			       struct sx_result *result)
+/* The engine of the process (and of a zygote's children), made once before the line. */
+static bool prepare_font(void **ctx)
 {
-	struct sx_font_engine engine;
-	if (!sx_font_engine_init(&engine))
-		return sx_fail(result, SX_ERR_NO_MEMORY, "cannot initialise FreeType");
-	enum sx_status status = sx_font_extract_with(&engine, req, data, size, result);
-	sx_font_engine_done(&engine);
-	return status;
+	static struct sx_font_engine engine;
+	if (!engine_init(&engine))
+		return false;
+	*ctx = &engine;
+	return true;
 }
+
+static const char summary[] =
+	"Reads a TrueType or OpenType font (TrueType or CFF outlines), a collection (--face N\n"
+	"picks the face) or a WOFF/WOFF2 web font, through FreeType with only its sfnt,\n"
+	"TrueType and CFF drivers. The format comes from the file's signature only. --probe\n"
+	"returns names, face and glyph counts, units per em, outline type, fixed pitch and\n"
+	"which of Latin, Greek, Cyrillic, CJK and Arabic the cmap covers. --thumbnail and\n"
+	"--full return a preview: the family name and a pangram (or a sample of the script\n"
+	"the font covers), antialiased, dark on transparent (--rgba) or on white (--rgb),\n"
+	"fitted into the box (--full: 1024x512).";
+
+const struct sx_family sx_font_family = {
+	.name = "sx-font",
+	.summary = summary,
+	.prepare = prepare_font,
+	.prepare_failure = "cannot initialise FreeType",
+	.extract = extract_font,
+	/* Hinted TrueType, CFF, unhinted WOFF through the autohinter, WOFF2: every module
+	 * and decompressor the engine keeps, through every mode and layout. */
+	.samples = &warm_fonts,
+	.modes = SX_FAMILY_ALL_MODES,
+	.warm_box_w = 96,
+	.warm_box_h = 40,
+};

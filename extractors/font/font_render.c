@@ -20,6 +20,7 @@
 #include FT_TRUETYPE_TAGS_H
 #include "sx_scale.h"
 #include "sx_size.h"
+#include "sx_utf8.h"
 
 #define MAX_LINES 2
 #define INK 0x00 /* the sample's colour: black, on transparent (RGBA) or on white (RGB) */
@@ -53,36 +54,15 @@ struct preview_job {
 	int hinting; /* cleared once a hinted load fails: the rest render unhinted */
 };
 
-/* Next code point of trusted or FreeType-made UTF-8; bytes that do not decode are
- * skipped. Returns the bytes consumed (0 at the end). */
+/* Next code point of trusted or FreeType-made UTF-8; a byte that does not start a
+ * well-formed sequence is skipped (code point 0). Returns the bytes consumed (0 at the
+ * end). */
 static size_t next_code_point(const char *s, size_t len, uint32_t *cp)
 {
-	const unsigned char *u = (const unsigned char *)s;
 	if (len == 0)
 		return 0;
-	size_t n = 0;
-	if (u[0] < 0x80)
-		n = 1;
-	else if ((u[0] & 0xE0) == 0xC0)
-		n = 2;
-	else if ((u[0] & 0xF0) == 0xE0)
-		n = 3;
-	else if ((u[0] & 0xF8) == 0xF0)
-		n = 4;
-	if (n == 0 || n > len) {
-		*cp = 0;
-		return 1;
-	}
-	uint32_t c = n == 1 ? u[0] : u[0] & (0x7F >> n);
-	for (size_t i = 1; i < n; i++) {
-		if ((u[i] & 0xC0) != 0x80) {
-			*cp = 0;
-			return 1;
-		}
-		c = (c << 6) | (u[i] & 0x3F);
-	}
-	*cp = c;
-	return n;
+	size_t n = sx_utf8_decode((const uint8_t *)s, len, cp);
+	return n ? n : 1;
 }
 
 static void end_line(struct text *t)
@@ -405,15 +385,16 @@ static enum sx_status compose(struct preview_job *job, unsigned px, uint32_t *ou
 	return SX_OK;
 }
 
-/* RGBA to RGB in place, composited over white. */
-static void flatten_on_white(uint8_t *pixels, uint32_t w, uint32_t h)
+/* RGBA composited over white in place: opaque, so dropping alpha leaves it on white. */
+static void composite_on_white(uint8_t *pixels, uint32_t w, uint32_t h)
 {
 	size_t n = (size_t)w * h;
 	for (size_t i = 0; i < n; i++) {
-		unsigned a = pixels[i * 4 + 3];
+		uint8_t *p = pixels + i * 4;
+		unsigned a = p[3];
 		for (int c = 0; c < 3; c++)
-			pixels[i * 3 + c] =
-				(uint8_t)((pixels[i * 4 + c] * a + 255 * (255 - a) + 127) / 255);
+			p[c] = (uint8_t)((p[c] * a + 255 * (255 - a) + 127) / 255);
+		p[3] = 255;
 	}
 }
 
@@ -459,14 +440,10 @@ static enum sx_status run_preview(struct preview_job *job, const struct sx_reque
 		h = th;
 	}
 	if (req->channels == 3)
-		flatten_on_white(job->canvas, w, h);
-	result->image.width = w;
-	result->image.height = h;
-	result->image.channels = req->channels == 3 ? 3 : 4;
-	result->image.pixels = job->canvas;
+		composite_on_white(job->canvas, w, h);
+	uint8_t *pixels = job->canvas;
 	job->canvas = NULL;
-	result->kind = SX_RESULT_IMAGE;
-	return SX_OK;
+	return sx_finish_rgba(req, pixels, w, h, 1, result);
 }
 
 enum sx_status font_render_preview(const struct sx_request *req, FT_Face face,

@@ -7,7 +7,7 @@
  * - warm_woff: DejaVu Sans without hinting, as WOFF (zlib; the autohinter);
  * - warm_woff2: DejaVu Sans as WOFF2 (Brotli, the glyf transform).
  * Licences: DejaVu (Bitstream Vera licence), Noto (SIL OFL 1.1). */
-#include "warm_fonts.h"
+#include "font_internal.h"
 
 static const uint8_t warm_ttf[4592] = {
 	0x00, 0x01, 0x00, 0x00, 0x00, 0x12, 0x01, 0x00, 0x00, 0x04, 0x00, 0x20, 0x47, 0x44, 0x45, 0x46,
@@ -719,10 +719,11 @@ static const uint8_t warm_woff2[2868] = {
 	0x91, 0x14, 0x00, 0x00,
 };
 
-const struct warm_font warm_fonts[] = {
+static const struct sx_sample items[] = {
 	{warm_ttf, sizeof warm_ttf},
 	{warm_otf, sizeof warm_otf},
 	{warm_woff, sizeof warm_woff},
 	{warm_woff2, sizeof warm_woff2},
 };
-const size_t warm_font_count = sizeof warm_fonts / sizeof warm_fonts[0];
+
+const struct sx_sample_set warm_fonts = {items, sizeof items / sizeof items[0]};

@@ -2,16 +2,16 @@
 #include <string.h>
 
 #include "image_internal.h"
+#include "sx_bytes.h"
 
 static uint32_t get16(const uint8_t *p, int le)
 {
-	return le ? (uint32_t)(p[0] | p[1] << 8) : (uint32_t)(p[0] << 8 | p[1]);
+	return le ? sx_get_le16(p) : sx_get_be16(p);
 }
 
 static uint32_t get32(const uint8_t *p, int le)
 {
-	return le ? ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24)
-		  : ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3]);
+	return le ? sx_get_le32(p) : sx_get_be32(p);
 }
 
 int exif_orientation(const uint8_t *app1, size_t len)

@@ -1,6 +1,7 @@
-/* lua_core.h: the decode core of sx-lua (Lua 5.4 syntax check) and its warm-up.
+/* lua_core.h: the sx-lua family (Lua 5.4 syntax check).
  *
- * sx_lua_extract() has the shared decode-core contract of sx_extract.h: it touches only
+ * sx_lua_family (sx_family.h) is the descriptor main(), the fork server and the fuzz
+ * harness take. Its decode core has the shared contract of sx_extract.h: it touches only
  * its arguments, makes no syscalls, allocates through malloc (the pool in the extractor)
  * and frees all of it, and may run after the strict line or in-process in tests and fuzz
  * harnesses. It compiles the input with Lua's own parser in a fresh state with no
@@ -12,19 +13,16 @@
  * (0 when Lua names none, as for "C stack overflow"). Errors are for what is not a
  * script to judge: empty input (SX_ERR_BAD_INPUT), precompiled bytecode
  * (SX_ERR_UNSUPPORTED, refused before the parser), a source or a parse over the caps of
- * lua_limits.h (SX_ERR_LIMIT), the pool running dry (SX_ERR_NO_MEMORY).
+ * sx_limits.h (SX_ERR_LIMIT), the pool running dry (SX_ERR_NO_MEMORY).
  *
- * sx_lua_warm_up() runs before the strict line: it checks built-in scripts through the
- * core so whatever Lua and libc initialise on first use is done. Only the first call does
- * work: a fork-server child, forked from a warm zygote, gets it free.
+ * Its warm-up checks built-in scripts through the core before the strict line, so
+ * whatever Lua and libc initialise on first use is done.
  */
 #ifndef LUA_CORE_H
 #define LUA_CORE_H
 
-#include "sx_extract.h"
+#include "sx_family.h"
 
-enum sx_status sx_lua_extract(const struct sx_request *req, const uint8_t *data, size_t size,
-			      struct sx_result *result);
-void sx_lua_warm_up(void);
+extern const struct sx_family sx_lua_family;
 
 #endif

@@ -5,29 +5,19 @@
  * would be reported "unsupported": both are truncated or corrupt input. */
 #include <stdint.h>
 
+#include "sx_bytes.h"
 #include "video_internal.h"
-
-/* Far more top-level boxes than any real file has; a file of 8-byte boxes stops here. */
-#define MAX_TOP_BOXES 100000u
-
-static uint64_t get_be(const uint8_t *p, unsigned bytes)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < bytes; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 enum sx_status check_mp4_boxes(const uint8_t *data, size_t size, struct sx_result *result)
 {
 	size_t at = 0;
-	for (unsigned n = 0; n < MAX_TOP_BOXES && size - at >= 8; n++) {
-		uint64_t box = get_be(data + at, 4);
+	for (unsigned n = 0; n < SX_VIDEO_MAX_TOP_BOXES && size - at >= 8; n++) {
+		uint64_t box = sx_get_be32(data + at);
 		size_t header = 8;
 		if (box == 1) {
 			if (size - at < 16)
 				break;
-			box = get_be(data + at + 8, 8);
+			box = sx_get_be64(data + at + 8);
 			header = 16;
 		} else if (box == 0) {
 			box = size - at; /* "to the end of the file" */

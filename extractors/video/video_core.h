@@ -1,7 +1,7 @@
-/* video_core.h: the decode core of sx-video (H.264 and HEVC through FFmpeg) and its
- * warm-up.
+/* video_core.h: the sx-video family (H.264 and HEVC through FFmpeg).
  *
- * sx_video_extract() has the shared decode-core contract of sx_extract.h: it touches only
+ * sx_video_family (sx_family.h) is the descriptor main(), the fork server and the fuzz
+ * harness take. Its decode core has the shared contract of sx_extract.h: it touches only
  * its arguments, makes no syscalls, allocates through malloc (FFmpeg's av_malloc ends in
  * posix_memalign, which the pool serves), frees all it allocated but the pixels it hands
  * back, and may run after the strict line or in-process in tests and fuzz harnesses.
@@ -11,22 +11,19 @@
  * probes; anything else is SX_ERR_UNSUPPORTED before any demuxer reads a header. Every
  * mode decodes the first picture (so a probe answer means the video decodes); streams
  * other than the chosen H.264/HEVC one are discarded unread, and no other decoder is
- * ever opened. Without the warm-up (fuzz harnesses), FFmpeg still logs to stderr.
+ * ever opened.
  *
- * sx_video_warm_up() runs before the strict line, once: it silences av_log, then runs
- * every lazy initialisation FFmpeg would otherwise do on first use (pthread_once blocks
- * end in futex, which strict mode kills): codec and parser tables, CRC tables, both
- * decoders through built-in clips in every container and mode, and a swscale context for
- * every pixel format the core accepts. Only the first call does work: a fork-server
- * child, forked from a warm zygote, gets it free.
+ * Its warm-up (before the strict line, once) silences av_log, then runs every lazy
+ * initialisation FFmpeg would otherwise do on first use (pthread_once blocks end in futex,
+ * which strict mode kills): codec and parser tables, CRC tables, a swscale context for
+ * every pixel format the core accepts, and both decoders through built-in clips in every
+ * container, mode and layout. Without it (a harness that skips it), FFmpeg logs to stderr.
  */
 #ifndef VIDEO_CORE_H
 #define VIDEO_CORE_H
 
-#include "sx_extract.h"
+#include "sx_family.h"
 
-enum sx_status sx_video_extract(const struct sx_request *req, const uint8_t *data, size_t size,
-				struct sx_result *result);
-void sx_video_warm_up(void);
+extern const struct sx_family sx_video_family;
 
 #endif

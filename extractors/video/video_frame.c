@@ -151,11 +151,6 @@ enum sx_status scale_to_rgba(const AVFrame *frame, uint32_t tw, uint32_t th, uin
 enum sx_status frame_to_image(const struct sx_request *req, const AVFrame *frame, AVRational sar,
 			      int rotation, struct sx_result *result)
 {
-	if (!video_pixel_format_supported(frame->format)) {
-		const char *name = av_get_pix_fmt_name(frame->format);
-		return sx_fail(result, SX_ERR_UNSUPPORTED, "pixel format %s is not supported",
-			       name ? name : "unknown");
-	}
 	if (frame->width <= 0 || frame->height <= 0)
 		return sx_fail(result, SX_ERR_BAD_INPUT, "decoded picture has no size");
 	uint32_t w = (uint32_t)frame->width, h = (uint32_t)frame->height;
@@ -166,10 +161,8 @@ enum sx_status frame_to_image(const struct sx_request *req, const AVFrame *frame
 	uint32_t tw = w, th = h;
 	if (req->mode == SX_MODE_THUMBNAIL) {
 		/* The box holds the picture as it is shown: aspect ratio applied, then turned. */
-		uint32_t dw = display_width(w, sar), fw, fh;
-		sx_fit_box(swap ? h : dw, swap ? dw : h, req->box_w, req->box_h, &fw, &fh);
-		tw = swap ? fh : fw;
-		th = swap ? fw : fh;
+		sx_fit_box_oriented(display_width(w, sar), h, req->box_w, req->box_h, swap, &tw,
+				    &th);
 	}
 	uint8_t *rgba;
 	enum sx_status status = scale_to_rgba(frame, tw, th, &rgba, result);

@@ -7,8 +7,8 @@
 #include <libavutil/error.h>
 #include <libavutil/mem.h>
 
+#include "sx_magic.h"
 #include "video_internal.h"
-#include "video_limits.h"
 
 static int read_memory(void *opaque, uint8_t *buf, int buf_size)
 {
@@ -69,43 +69,6 @@ static const char *const demuxer_names[] = {
 	"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "mpegts", "h264", "hevc",
 };
 #define DEMUXER_COUNT (sizeof demuxer_names / sizeof demuxer_names[0])
-
-static int starts_with(const uint8_t *d, size_t n, const char *magic)
-{
-	size_t m = strlen(magic);
-	return n >= m && memcmp(d, magic, m) == 0;
-}
-
-/* For the error detail only: what an input none of our demuxers claims looks like. */
-static const char *looks_like(const uint8_t *d, size_t n)
-{
-	size_t skip = 0;
-	if (n >= 3 && d[0] == 0xEF && d[1] == 0xBB && d[2] == 0xBF)
-		skip = 3;
-	if (starts_with(d + skip, n - skip, "#EXTM3U"))
-		return "an HLS playlist";
-	if (starts_with(d + skip, n - skip, "ffconcat"))
-		return "an ffconcat list";
-	if (starts_with(d, n, "\xFF\xD8\xFF"))
-		return "a JPEG image";
-	if (starts_with(d, n, "\x89PNG"))
-		return "a PNG image";
-	if (starts_with(d, n, "GIF8"))
-		return "a GIF image";
-	if (n >= 12 && starts_with(d, n, "RIFF") && memcmp(d + 8, "AVI ", 4) == 0)
-		return "an AVI file";
-	if (n >= 12 && starts_with(d, n, "RIFF") && memcmp(d + 8, "WAVE", 4) == 0)
-		return "a WAV file";
-	if (starts_with(d, n, "FLV"))
-		return "an FLV file";
-	if (starts_with(d, n, "OggS"))
-		return "an Ogg file";
-	if (starts_with(d, n, "ID3") || starts_with(d, n, "fLaC"))
-		return "an audio file";
-	if (starts_with(d + skip, n - skip, "<"))
-		return "XML or HTML (a DASH manifest?)";
-	return "unknown data";
-}
 
 /* An Annex B stream opens with a start code (00 00 01, maybe after more zeros). The raw
  * H.264/HEVC probes also fire on NAL units found anywhere in a file (inside an AVI, say):
@@ -182,6 +145,6 @@ enum sx_status choose_demuxer(const uint8_t *data, size_t size, const AVInputFor
 		return sx_fail(result, SX_ERR_UNSUPPORTED,
 			       "not MP4/MOV, Matroska/WebM, MPEG-TS or raw H.264/HEVC "
 			       "(looks like %s)",
-			       looks_like(data, size));
+			       sx_magic_describe(data, size));
 	return SX_OK;
 }

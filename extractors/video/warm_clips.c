@@ -572,7 +572,7 @@ static const uint8_t warm_h264_mp2_ts[4136] = {
 	0x00, 0x00, 0x01, 0x41, 0x9b, 0x60, 0x2d, 0xd4,
 };
 
-const struct warm_clip warm_clips[] = {
+static const struct sx_sample items[] = {
 	{warm_h264_annexb, sizeof warm_h264_annexb},
 	{warm_hevc_annexb, sizeof warm_hevc_annexb},
 	{warm_h264_aac_mp4, sizeof warm_h264_aac_mp4},
@@ -580,4 +580,4 @@ const struct warm_clip warm_clips[] = {
 	{warm_h264_mp2_ts, sizeof warm_h264_mp2_ts},
 };
 
-const size_t warm_clip_count = sizeof warm_clips / sizeof warm_clips[0];
+const struct sx_sample_set warm_clips = {items, sizeof items / sizeof items[0]};

@@ -1,7 +1,9 @@
-/* warm_up.c: runs, before the strict line, every lazy initialisation FFmpeg would do on
- * first use. FFmpeg guards its static tables with pthread_once (ff_thread_once), and
- * glibc's pthread_once ends in a futex wake the first time: reached after the line, that
- * is a SIGKILL. Reached again later it is a plain load, so doing each once here is enough. */
+/* warm_up.c: sx-video's prepare (sx_family.h): silences av_log and runs, before the
+ * strict line, the lazy initialisations FFmpeg would do on first use that the built-in
+ * clips (warm_clips.c, decoded in every mode by the common warm-up) do not all reach.
+ * FFmpeg guards its static tables with pthread_once (ff_thread_once), and glibc's
+ * pthread_once ends in a futex wake the first time: reached after the line, that is a
+ * SIGKILL. Reached again later it is a plain load, so doing each once here is enough. */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -13,7 +15,6 @@
 #include <libavutil/log.h>
 #include <libavutil/pixdesc.h>
 
-#include "video_core.h"
 #include "video_internal.h"
 
 /* av_log's default callback prints through stdio (fstat, write on fd 2): never called. */
@@ -67,36 +68,9 @@ static void warm_scalers(void)
 	av_frame_free(&frame);
 }
 
-/* The whole path (probe, demux, decode, convert, rotate) on each built-in clip, in
- * every mode and layout. */
-static void warm_core(void)
+bool video_prepare(void **ctx)
 {
-	static struct sx_result result;
-	for (size_t i = 0; i < warm_clip_count; i++) {
-		for (int mode = SX_MODE_PROBE; mode <= SX_MODE_FULL; mode++) {
-			struct sx_request req = {
-			    .mode = (enum sx_mode)mode,
-			    .box_w = 7,
-			    .box_h = 5,
-			    .channels = mode == SX_MODE_FULL ? 4 : 3,
-			    .max_pixels = SX_PIXELS_DEFAULT,
-			    .max_input = SX_INPUT_DEFAULT_BYTES,
-			    .memory = SX_POOL_DEFAULT_BYTES,
-			};
-			sx_result_init(&result);
-			sx_video_extract(&req, warm_clips[i].data, warm_clips[i].size, &result);
-			sx_result_release(&result);
-		}
-	}
-}
-
-void sx_video_warm_up(void)
-{
-	/* A fork-server child inherits a warm zygote: the second call has nothing to do. */
-	static bool warm;
-	if (warm)
-		return;
-	warm = true;
+	*ctx = NULL;
 	av_log_set_level(AV_LOG_QUIET);
 	av_log_set_callback(silent_log);
 	av_get_cpu_flags();
@@ -104,5 +78,5 @@ void sx_video_warm_up(void)
 		av_crc_get_table((AVCRCId)i);
 	warm_parsers();
 	warm_scalers();
-	warm_core();
+	return true;
 }
