@@ -121,7 +121,7 @@ def test_truncated_and_trailing():
 
 def test_error_payload_rules():
     rejects(M.error(0), match="status 0")
-    rejects(M.error(8), match="unknown status")
+    rejects(M.error(9), match="unknown status")
     rejects(M.error(0xFFFFFFFF), match="unknown status")
     rejects(M.error(1, b"\xff\xfe"), match="UTF-8")
     bad_len = M.message(1, struct.pack("<IH", 1, 5) + b"abc")

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("SANDBOX_EXTRACTOR_BIN_DIR", ROOT / "build" / "bin"))
 FIXTURES = ROOT / "fixtures"
 STATUS = {1: "bad_input", 2: "unsupported", 3: "limit", 4: "no_memory", 5: "io",
-          6: "internal", 7: "bad_request"}
+          6: "internal", 7: "bad_request", 8: "sandbox"}
 
 
 @dataclass
