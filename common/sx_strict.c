@@ -3,6 +3,7 @@
 #include "sx_strict.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <linux/seccomp.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,11 +12,15 @@
 #include <unistd.h>
 
 #include "sx_answer.h"
+#include "sx_meta.h"
 #include "sx_status.h"
 #include "sx_strict_filter.h"
 #include "sx_wire.h"
 
 static enum sx_sandbox in_force = SX_SANDBOX_NONE;
+static bool report_after_line;
+/* Static: a metadata buffer is 64 KiB; only --sandbox-report touches it. */
+static struct sx_meta report;
 
 noreturn void sx_exit(int status)
 {
@@ -40,7 +45,16 @@ static noreturn void refuse(int answer_fd, const char *before, const char *cause
 	sx_exit(SX_EXIT_ERROR);
 }
 
-void sx_enter_strict_mode(int answer_fd)
+/* After the line: the sandbox report, then leave. */
+static noreturn void answer_report(int answer_fd)
+{
+	sx_meta_init(&report);
+	sx_meta_add_cstring(&report, "format", "sandbox");
+	sx_meta_add_cstring(&report, "sandbox", sx_sandbox_name(in_force));
+	sx_exit(sx_answer_meta(answer_fd, &report) ? SX_EXIT_RESULT : SX_EXIT_NO_ANSWER);
+}
+
+static void enter(int answer_fd)
 {
 	int mode = prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
 	if (mode < 0)
@@ -68,6 +82,18 @@ void sx_enter_strict_mode(int answer_fd)
 	char number[16];
 	snprintf(number, sizeof number, "%d", mode);
 	refuse(answer_fd, "unknown seccomp mode ", number, ": neither strict mode nor a filter");
+}
+
+void sx_enter_strict_mode(int answer_fd)
+{
+	enter(answer_fd);
+	if (report_after_line)
+		answer_report(answer_fd);
+}
+
+void sx_strict_report_after_line(void)
+{
+	report_after_line = true;
 }
 
 enum sx_sandbox sx_sandbox_in_force(void)

@@ -39,4 +39,10 @@ enum sx_sandbox sx_sandbox_in_force(void);
 /* "strict", "filter" or "none", static. */
 const char *sx_sandbox_name(enum sx_sandbox sandbox);
 
+/* Setup only (sx_setup() calls it for --sandbox-report): once the line is crossed, the
+ * macro answers a metadata message {format: "sandbox", sandbox: "strict"|"filter"} on
+ * `answer_fd` and leaves with SX_EXIT_RESULT; the untrusted phase never runs. For the tests
+ * and for deployment checks on the installed extractors (PROTOCOL.md, "Sandbox report"). */
+void sx_strict_report_after_line(void);
+
 #endif

@@ -21,8 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from answer import FIXTURES, parse, run_raw  # noqa: E402
 
 import sandbox_extractor as sx  # noqa: E402  (PYTHONPATH=pyclient)
-from sandbox_extractor import _api, _zygote  # noqa: E402
+from sandbox_extractor import _api, _locate, _wire, _zygote  # noqa: E402
 
+EXTRACTORS = ["sx-image", "sx-video", "sx-font", "sx-lua", "sx-selftest"]
 KILLED_WORDS = ["open", "socket", "mmap", "exit_group", "int80", "x32", "int80-exit"]
 CLIENT_WORDS = ["ok-meta", "sandbox", "env", "open", "exit_group", "int80", "x32", "sigreturn"]
 FAMILIES = {  # kind -> (fixture directory, modes)
@@ -69,6 +70,8 @@ def raw_checks():
         secret.flush()
         r = run("sx-selftest", data=b"readfds", pass_fds=(secret.fileno(),))
     out["readfds"] = r.meta
+    for name in EXTRACTORS:  # empty input: the report does not read it
+        out[f"{name} --sandbox-report"] = run(name, data=b"", args=["--sandbox-report"]).meta
     return out
 
 
@@ -81,6 +84,8 @@ def verdict(call):
         value = call()
     except sx.DecodeError as e:
         return {"error": type(e).__name__, "status": e.status, "signal": e.signal}
+    if isinstance(value, dict):
+        return {"meta": value}
     if hasattr(value, "as_dict"):  # Metadata
         return {"meta": value.as_dict()}
     if hasattr(value, "fields"):  # a selftest MetaAnswer
@@ -91,8 +96,25 @@ def verdict(call):
     raise TypeError(type(value))
 
 
+def sandbox_report(binary, execution):
+    """--sandbox-report through the client's own runner and judge, as a deployment check
+    (a later `doctor`) would ask an installed extractor."""
+    path = _locate.find_extractor(binary, binary)
+    request = _api.make_request("probe", timeout=10)
+    fd = os.memfd_create("empty")
+    try:
+        outcome = _zygote.run(path, ["--sandbox-report"], fd, timeout=10,
+                              message_length=lambda h: _wire.message_length(h, request.expect()),
+                              execution=execution)
+    finally:
+        os.close(fd)
+    return dict(_api.judge(outcome, request, path).fields)
+
+
 def client_checks(execution):
     out = {}
+    for binary in EXTRACTORS:
+        out[f"{binary} --sandbox-report"] = verdict(lambda: sandbox_report(binary, execution))
     for word in CLIENT_WORDS:
         request = _api.make_request("probe", timeout=10)
         out[f"selftest {word}"] = verdict(

@@ -50,22 +50,31 @@ def filtered(request):
     return request.param, run_checks([str(PREFILTER), request.param])
 
 
+def check_sandbox_reported(run, sandbox):
+    """The selftest word and every extractor's --sandbox-report, straight and through the
+    client in both modes, name `sandbox`."""
+    assert run["raw"]["sandbox"] == {"format": "selftest", "sandbox": sandbox}
+    reports = {k: v for k, v in run["raw"].items() if k.endswith("--sandbox-report")}
+    for execution in ("oneshot", "server"):
+        assert run[execution]["selftest sandbox"] == {
+            "meta": {"format": "selftest", "sandbox": sandbox}}
+        reports.update({f"{execution} {k}": v["meta"] for k, v in run[execution].items()
+                        if k.endswith("--sandbox-report")})
+    assert len(reports) == 3 * 5, sorted(reports)
+    for key, meta in reports.items():
+        assert meta == {"format": "sandbox", "sandbox": sandbox}, key
+
+
 def test_plain_run_enters_strict_mode(plain):
     assert plain["seccomp"]["Seccomp"] == 0
-    assert plain["raw"]["sandbox"]["sandbox"] == "strict"
-    for execution in ("oneshot", "server"):
-        assert plain[execution]["selftest sandbox"] == {
-            "meta": {"format": "selftest", "sandbox": "strict"}}
+    check_sandbox_reported(plain, "strict")
     assert plain["zygote_requests"] > 0, "server mode, but no request reached a zygote"
 
 
 def test_under_a_filter_the_line_adds_ours(filtered):
     name, run = filtered
     assert run["seccomp"] == {"NoNewPrivs": 1, "Seccomp": 2, "Seccomp_filters": 1}, name
-    assert run["raw"]["sandbox"]["sandbox"] == "filter"
-    for execution in ("oneshot", "server"):
-        assert run[execution]["selftest sandbox"] == {
-            "meta": {"format": "selftest", "sandbox": "filter"}}
+    check_sandbox_reported(run, "filter")
     assert run["zygote_requests"] > 0
 
 
@@ -78,7 +87,7 @@ def normalized(verdicts, kill_signal):
         if v.get("error") == "SandboxViolation":
             assert v["signal"] == kill_signal, (key, v)
             v["signal"] = "the sandbox's"
-        if key == "selftest sandbox":
+        if key == "selftest sandbox" or key.endswith("--sandbox-report"):
             v = "sandbox"
         out[key] = v
     return out
