@@ -75,7 +75,7 @@ static void enter(int answer_fd)
 			refuse(answer_fd,
 			       "a seccomp filter is already in force and ours could not be added "
 			       "(prctl PR_SET_SECCOMP: ",
-			       errno_name(err), "): the seccomp profile must allow prctl and seccomp");
+			       errno_name(err), "): the seccomp profile must allow prctl");
 		in_force = SX_SANDBOX_FILTER;
 		return;
 	}

@@ -151,9 +151,9 @@ class SandboxUnavailable(ExtractorError):
 
 # Appended to a SANDBOX detail: what to change, since the extractor cannot know the deployment.
 SANDBOX_ADVICE = (
-    "the extractors need prctl(PR_GET_SECCOMP, PR_SET_SECCOMP) and seccomp(2) to be allowed: "
-    "Docker's, Podman's and Kubernetes' default (RuntimeDefault) profiles and systemd's "
-    "@system-service set allow them; a custom profile must too "
+    "allow prctl (PR_SET_NO_NEW_PRIVS, PR_GET_SECCOMP, PR_SET_SECCOMP) in the seccomp profile "
+    "the extractors run under: Docker's default profile allows it, as does systemd's "
+    "@system-service set; a custom profile or SystemCallFilter= must too "
     "(README, 'Containers and services')"
 )
 

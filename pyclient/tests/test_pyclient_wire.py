@@ -265,7 +265,7 @@ def test_judge_filter_kill_and_sandbox_refusal():
         _api.judge(outcome(M.error(8, b"cannot read the seccomp mode"), 1), PROBE, "x")
     assert isinstance(info.value, ExtractorError) and info.value.status == 8
     assert info.value.detail.startswith("cannot read the seccomp mode; ")
-    assert "seccomp(2)" in info.value.detail and "Containers and services" in info.value.detail
+    assert "allow prctl" in info.value.detail and "Containers and services" in info.value.detail
 
 
 # ---- property tests: only validated results or DecodeError ----------------------------

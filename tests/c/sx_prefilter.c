@@ -9,7 +9,9 @@
  *   allow       one instruction, SECCOMP_RET_ALLOW: a filter is in force and changes nothing
  *   deny        like a runtime profile: EPERM for a few syscalls no extractor, Python, pytest
  *               or strace's tracee needs (keyrings, bpf, perf, userfaultfd, namespaces,
- *               mount, kexec, personality, ptrace); everything else allowed
+ *               mount, kexec, personality, ptrace), and ENOSYS for clone3 as Docker's
+ *               default profile answers it without CAP_SYS_ADMIN (glibc then falls back to
+ *               clone); everything else allowed
  *   no-seccomp  EPERM for prctl(PR_SET_SECCOMP, ...) and seccomp(2): a profile that forbids
  *               adding a filter
  *   no-prctl    EPERM for every prctl and seccomp(2)
@@ -47,7 +49,7 @@ static void emit(struct sock_filter insn)
 						    offsetof(struct seccomp_data, field)))
 #define RET(action) ((struct sock_filter)BPF_STMT(BPF_RET | BPF_K, (action)))
 #define JEQ(k, jt, jf) ((struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k), (jt), (jf)))
-#define EPERM_RET RET(SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA))
+#define ERRNO_RET(e) RET(SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
 
 /* Non-x86_64 calls: allowed (the first two instructions of every mode but allow). */
 static void judge_x86_64_only(void)
@@ -58,11 +60,16 @@ static void judge_x86_64_only(void)
 	emit(LOAD(nr));
 }
 
-/* `nr` -> EPERM, else on to the next instruction. */
-static void deny(unsigned nr)
+/* `nr` -> errno `err`, else on to the next instruction. */
+static void fail_with(unsigned nr, int err)
 {
 	emit(JEQ(nr, 0, 1));
-	emit(EPERM_RET);
+	emit(ERRNO_RET(err));
+}
+
+static void deny(unsigned nr)
+{
+	fail_with(nr, EPERM);
 }
 
 static int build(const char *mode)
@@ -80,13 +87,14 @@ static int build(const char *mode)
 	if (!strcmp(mode, "deny")) {
 		for (size_t i = 0; i < sizeof runtime_denies / sizeof runtime_denies[0]; i++)
 			deny(runtime_denies[i]);
+		fail_with(SYS_clone3, ENOSYS);
 	} else if (!strcmp(mode, "no-seccomp")) {
 		deny(SYS_seccomp);
 		/* prctl with option PR_SET_SECCOMP (the low word of args[0]) -> EPERM. */
 		emit(JEQ(SYS_prctl, 0, 3));
 		emit(LOAD(args[0]));
 		emit(JEQ(PR_SET_SECCOMP, 0, 1));
-		emit(EPERM_RET);
+		emit(ERRNO_RET(EPERM));
 	} else if (!strcmp(mode, "no-prctl")) {
 		deny(SYS_seccomp);
 		deny(SYS_prctl);

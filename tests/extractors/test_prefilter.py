@@ -144,7 +144,7 @@ FAMILY_RUNS = {  # binary -> (one good file, one bad file, modes)
 
 
 # The extractor's own line under a filter: its 11-instruction program (sx-prefilter's are
-# 1 and 31 instructions long, and sit before an exec, not before the untrusted phase).
+# 1 to 33 instructions long, and sit before an exec, not before the untrusted phase).
 OUR_FILTER = "PR_SET_SECCOMP, SECCOMP_MODE_FILTER, {len=11,"
 
 
