@@ -36,8 +36,7 @@ static const char *errno_name(int err)
 
 /* Answers SX_ERR_SANDBOX with the detail `before` `cause` `after`, and leaves, never having
  * run a line of the untrusted phase. */
-static noreturn void refuse(int answer_fd, const char *before, const char *cause,
-			    const char *after)
+static noreturn void refuse(int answer_fd, const char *before, const char *cause, const char *after)
 {
 	char detail[SX_DETAIL_MAX];
 	snprintf(detail, sizeof detail, "%s%s%s", before, cause, after);
@@ -58,11 +57,13 @@ static void enter(int answer_fd)
 {
 	int mode = prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
 	if (mode < 0)
-		refuse(answer_fd, "cannot read the seccomp mode (prctl PR_GET_SECCOMP: ",
-		       errno_name(errno), "): the seccomp profile must allow prctl");
+		refuse(answer_fd,
+		       "cannot read the seccomp mode (prctl PR_GET_SECCOMP: ", errno_name(errno),
+		       "): the seccomp profile must allow prctl");
 	if (mode == SECCOMP_MODE_DISABLED) {
 		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT, 0, 0, 0) != 0)
-			refuse(answer_fd, "cannot enter seccomp strict mode (prctl PR_SET_SECCOMP: ",
+			refuse(answer_fd,
+			       "cannot enter seccomp strict mode (prctl PR_SET_SECCOMP: ",
 			       errno_name(errno), ")");
 		in_force = SX_SANDBOX_STRICT;
 		return;

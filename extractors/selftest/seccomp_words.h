@@ -10,12 +10,12 @@
 
 #include <stdbool.h>
 
-#define SELFTEST_SECCOMP_SUMMARY                                                                  \
+#define SELFTEST_SECCOMP_SUMMARY                                                                   \
 	"  sandbox                     report the sandbox in force: sandbox=strict|filter\n"       \
-	"  int80 int80-exit            i386 chmod (number 15, x86_64's rt_sigreturn) and i386\n"  \
-	"                              exit(42) through int 0x80\n"                               \
-	"  x32                         write through the x32 ABI (number 0x40000001)\n"           \
-	"  sigreturn                   a SIGILL handler that returns (rt_sigreturn), then ok-meta\n"
+	"  int80 int80-exit            i386 chmod (number 15, x86_64's rt_sigreturn) and i386\n"   \
+	"                              exit(42) through int 0x80\n"                                \
+	"  x32                         write through the x32 ABI (number 0x40000001)\n"            \
+	"  sigreturn                   a SIGILL handler returns (rt_sigreturn), then answers\n"
 
 /* Before the line: what `word` needs set up. False if that failed. */
 bool selftest_seccomp_prepare(const char *word);
