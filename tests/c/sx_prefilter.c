@@ -9,7 +9,7 @@
  *   allow       one instruction, SECCOMP_RET_ALLOW: a filter is in force and changes nothing
  *   deny        like a runtime profile: EPERM for a few syscalls no extractor, Python, pytest
  *               or strace's tracee needs (keyrings, bpf, perf, userfaultfd, namespaces,
- *               mount, kexec, personality, ptrace), and ENOSYS for clone3 as Docker's
+ *               mount, kexec, personality), and ENOSYS for clone3 as Docker's
  *               default profile answers it without CAP_SYS_ADMIN (glibc then falls back to
  *               clone); everything else allowed
  *   no-seccomp  EPERM for prctl(PR_SET_SECCOMP, ...) and seccomp(2): a profile that forbids
@@ -78,7 +78,7 @@ static int build(const char *mode)
 	static const unsigned runtime_denies[] = {
 	    SYS_add_key,     SYS_keyctl,      SYS_request_key, SYS_bpf,   SYS_perf_event_open,
 	    SYS_userfaultfd, SYS_unshare,     SYS_setns,       SYS_mount, SYS_umount2,
-	    SYS_kexec_load,  SYS_personality, SYS_ptrace,
+	    SYS_kexec_load,  SYS_personality,
 	};
 	if (!strcmp(mode, "allow")) {
 		emit(RET(SECCOMP_RET_ALLOW));

@@ -20,8 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from answer import BIN, FIXTURES, Run, parse
+from answer import BIN, FIXTURES, UNDER_SECCOMP_FILTER, Run, parse
 from test_zygote import Zygote
+
+# The comparison needs a process with no filter yet (and --no-nnp one without no_new_privs).
+pytestmark = pytest.mark.skipif(UNDER_SECCOMP_FILTER, reason=(
+    "these tests already run under a seccomp filter (a container?): nothing plain to compare "
+    "with; the rest of the suite checks the filter path by itself"))
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFILTER = BIN / "sx-prefilter"
@@ -180,8 +185,8 @@ def check_trace(trace_text, killed=()):
 @pytest.mark.parametrize("name", FILTERS)
 @pytest.mark.parametrize("binary", sorted(FAMILY_RUNS))
 def test_strace_oneshot_under_a_filter(tmp_path, binary, name):
-    # strace outside the filter (the deny filter refuses ptrace), tracing the wrapper, which
-    # installs the filter and execs the extractor.
+    # strace outside the filter, tracing the wrapper, which installs the filter and execs the
+    # extractor.
     good, bad, modes = FAMILY_RUNS[binary]
     trace = tmp_path / "trace"
     for rel in (good, bad):
