@@ -32,6 +32,7 @@ struct sx_request {
 	uint64_t memory;        /* pool cap in bytes */
 	unsigned cpu_seconds;   /* RLIMIT_CPU */
 	uint32_t face_index;    /* fonts: face in a collection */
+	bool sandbox_report;    /* --sandbox-report: answer which sandbox the line entered */
 };
 
 /* Pixels handed back by a decode core: tightly packed rows, `channels` bytes a pixel,

@@ -110,6 +110,9 @@ enum sx_status sx_request_parse(int argc, char **argv, struct sx_request *req, b
 		} else if (strcmp(opt, "--cpu-seconds") == 0) {
 			ok = parse_amount(val, SX_CPU_SECONDS_MAX, &n) && n > 0;
 			req->cpu_seconds = (unsigned)n;
+		} else if (strcmp(opt, "--sandbox-report") == 0) {
+			req->sandbox_report = true;
+			used_val = false;
 		} else if (strcmp(opt, "--face") == 0) {
 			ok = parse_amount(val, 0xFFFF, &n);
 			req->face_index = (uint32_t)n;
@@ -149,12 +152,15 @@ void sx_request_print_usage(const char *prog, const char *summary)
 	       "  --memory N           memory pool cap in bytes (default %" PRIu64 ", minimum %" PRIu64 ")\n"
 	       "  --cpu-seconds N      CPU time limit; the kernel kills past it (default %u)\n"
 	       "  --face N             face index in a font collection (fonts only, default 0)\n"
+	       "  --sandbox-report     cross the line, then answer only which sandbox is in force:\n"
+	       "                       metadata format=sandbox, sandbox=strict|filter\n"
 	       "  --help               this text\n"
 	       "Numbers take an optional k, M or G (binary) suffix.\n\n"
 	       "Input is fd 0: a regular file is mapped, a pipe is read to EOF. The answer is one\n"
 	       "binary message on fd 1 (see PROTOCOL.md); exit 0 after a result, 1 after an error\n"
-	       "message. After setup the process runs in seccomp strict mode: it can only read,\n"
-	       "write and exit. It prints nothing on stderr.\n",
+	       "message. After setup the process runs in seccomp strict mode (under a seccomp\n"
+	       "filter already in force, an equally strict filter): it can only read, write and\n"
+	       "exit. It prints nothing on stderr.\n",
 	       SX_PIXELS_DEFAULT, SX_INPUT_DEFAULT_BYTES, SX_POOL_DEFAULT_BYTES, SX_POOL_MIN_BYTES,
 	       SX_CPU_SECONDS_DEFAULT);
 }

@@ -9,6 +9,7 @@
 #include "sx_libc_warm.h"
 #include "sx_pool.h"
 #include "sx_request.h"
+#include "sx_strict.h"
 
 enum sx_status sx_setup(int argc, char **argv, const char *prog, const char *summary,
 			struct sx_request *req, struct sx_input *in, struct sx_result *result)
@@ -25,6 +26,9 @@ enum sx_status sx_setup(int argc, char **argv, const char *prog, const char *sum
 	/* Cap the pool before reading input, so a large pipe input already counts. */
 	if (status == SX_OK && !sx_pool_set_cap((size_t)req->memory))
 		status = sx_fail(result, SX_ERR_INTERNAL, "cannot set up the memory pool");
+	/* --sandbox-report is about the sandbox, not the input: an empty or oversized input does
+	 * not stop it; a bad request or a failed setup step does. */
+	bool report = status == SX_OK && req->sandbox_report;
 	if (status == SX_OK)
 		status = sx_input_take(SX_INPUT_FD, req->max_input, in, result->detail);
 	/* glibc's own lazy inits (qsort's sysconf), for every extractor's libraries. */
@@ -33,10 +37,17 @@ enum sx_status sx_setup(int argc, char **argv, const char *prog, const char *sum
 	fflush(NULL);
 	/* Close everything but the answer fd before anything untrusted runs, whatever happened
 	 * above: a secret fd inherited from the parent must never reach the decoder. */
-	if (!sx_close_fds_except(SX_ANSWER_FD))
+	if (!sx_close_fds_except(SX_ANSWER_FD)) {
 		status = sx_fail(result, SX_ERR_INTERNAL, "cannot close inherited descriptors");
+		report = false;
+	}
 	if (!sx_harden(req->cpu_seconds ? req->cpu_seconds : SX_CPU_SECONDS_DEFAULT, SX_ANSWER_FD,
-		       sx_request_max_answer_bytes(req)) && status == SX_OK)
-		status = sx_fail(result, SX_ERR_INTERNAL, "cannot apply resource limits");
+		       sx_request_max_answer_bytes(req))) {
+		if (status == SX_OK)
+			status = sx_fail(result, SX_ERR_INTERNAL, "cannot apply resource limits");
+		report = false;
+	}
+	if (report)
+		sx_strict_report_after_line();
 	return status;
 }

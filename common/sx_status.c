@@ -12,6 +12,7 @@ const char *sx_status_message(enum sx_status status)
 	case SX_ERR_IO: return "i/o error";
 	case SX_ERR_INTERNAL: return "internal error";
 	case SX_ERR_BAD_REQUEST: return "bad request";
+	case SX_ERR_SANDBOX: return "sandbox unavailable";
 	}
 	return "unknown status";
 }

@@ -16,6 +16,7 @@ enum sx_status {
 	SX_ERR_IO = 5,
 	SX_ERR_INTERNAL = 6,
 	SX_ERR_BAD_REQUEST = 7,
+	SX_ERR_SANDBOX = 8, /* the seccomp sandbox cannot be entered here: a deployment problem */
 };
 
 /* Static, NUL-terminated description of `status`; "unknown status" for values outside

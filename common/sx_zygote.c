@@ -6,6 +6,9 @@
  * already has a filter, so a filtered zygote could not have strictly sandboxed children.
  * Instead the zygote holds nothing but the socket, has an empty environment (the client's
  * doing), no core dumps, no new privileges, is not dumpable, and never parses input.
+ * Under a container's filter (children then take the filter path at their line) it still
+ * gets no allow-list of its own: inherited, it would have to allow every child's setup and
+ * warm-up syscalls, the brittle list this project avoids (README, "Containers and services").
  */
 #include "sx_zygote.h"
 

@@ -16,6 +16,8 @@
 #include "sx_wire.h"
 #include "sx_zygote.h"
 
+#include "seccomp_words.h"
+
 extern char **environ;
 
 static const char summary[] =
@@ -28,7 +30,8 @@ static const char summary[] =
 	"  garbage truncated trailing wrong-exit huge-image   malformed answers\n"
 	"  env                         report env_count and fds_at_start\n"
 	"  readfds                     report which fds 0..63 are readable after the line\n"
-	"  stderr-flood                1 MiB to stderr during setup, then like ok-meta";
+	"  stderr-flood                1 MiB to stderr during setup, then like ok-meta\n"
+	SELFTEST_SECCOMP_SUMMARY;
 
 static struct sx_result result;
 static int env_count;
@@ -71,6 +74,9 @@ static int misbehave(const char *word)
 {
 	static uint8_t pixels[2 * 2 * 4] = {255, 0, 0, 255, 0, 255, 0, 255,
 					    0, 0, 255, 255, 255, 255, 255, 128};
+	int seccomp_exit = selftest_seccomp_word(word);
+	if (seccomp_exit >= 0)
+		return seccomp_exit;
 	if (!strcmp(word, "ok-meta") || !strcmp(word, "env") || !strcmp(word, "stderr-flood")) {
 		answer_meta();
 		return SX_EXIT_RESULT;
@@ -174,6 +180,8 @@ int main(int argc, char **argv)
 		while (n < in.size && n < sizeof word - 1 && in.data[n] > ' ')
 			n++;
 		memcpy(word, in.data, n);
+		if (!selftest_seccomp_prepare(word))
+			status = sx_fail(&result, SX_ERR_INTERNAL, "cannot prepare '%s'", word);
 	}
 
 	SX_ENTER_STRICT_MODE(SX_ANSWER_FD);

@@ -30,6 +30,7 @@ from ._errors import (
     ExtractorUnavailable,
     LimitExceededError,
     ProtocolError,
+    SandboxUnavailable,
     SandboxViolation,
     UnsupportedFormatError,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "SandboxViolation",
     "ProtocolError",
     "ExtractorError",
+    "SandboxUnavailable",
     "ExtractorUnavailable",
     "DEFAULT_MAX_PIXELS",
     "DEFAULT_MAX_INPUT_BYTES",

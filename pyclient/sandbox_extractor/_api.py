@@ -9,9 +9,11 @@ from dataclasses import dataclass
 
 from . import _spawn, _wire, _zygote
 from ._errors import (
+    SANDBOX_ADVICE,
     DecodeError,
     DecodeTimeout,
     ProtocolError,
+    SandboxUnavailable,
     SandboxViolation,
     error_for_status,
     signal_name,
@@ -192,10 +194,12 @@ def judge(outcome: _spawn.Outcome, request: Request, extractor: str) -> _wire.An
                 f"killed by {name} after {outcome.cpu_seconds:.2f} s of CPU time "
                 f"(limit {request.cpu_seconds} s)",
             )
-        if sig == signal.SIGKILL:
+        # SIGKILL from strict mode; SIGSYS from the equivalent filter used under a
+        # container's filter (SECCOMP_RET_KILL_PROCESS: no handler can catch it).
+        if sig in (signal.SIGKILL, signal.SIGSYS):
             fail(
                 SandboxViolation,
-                "killed by SIGKILL without an answer: the sandbox stopped a forbidden "
+                f"killed by {name} without an answer: the sandbox stopped a forbidden "
                 "system call",
             )
         fail(SandboxViolation, f"crashed with {name} without an answer")
@@ -210,7 +214,10 @@ def judge(outcome: _spawn.Outcome, request: Request, extractor: str) -> _wire.An
         if status != _wire.EXIT_ERROR:
             fail(ProtocolError, f"error message with exit status {status}, expected 1")
         detail = answer.detail or _wire.Status(answer.status).name.lower().replace("_", " ")
-        fail(error_for_status(answer.status), detail, status=answer.status)
+        cls = error_for_status(answer.status)
+        if cls is SandboxUnavailable:
+            detail = f"{detail}; {SANDBOX_ADVICE}"
+        fail(cls, detail, status=answer.status)
     if status != _wire.EXIT_RESULT:
         fail(ProtocolError, f"result message with exit status {status}, expected 0")
     return answer

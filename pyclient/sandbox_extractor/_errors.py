@@ -140,6 +140,24 @@ class ExtractorError(DecodeError):
     kind = "extractor"
 
 
+class SandboxUnavailable(ExtractorError):
+    """The extractor could not enter its seccomp sandbox here (status SANDBOX) and refused to
+    decode: the process runs under a seccomp profile or kernel that lets it neither enter
+    strict mode nor add its own filter. Not a verdict on the input: every file fails the
+    same way until the deployment changes (README, "Containers and services")."""
+
+    kind = "sandbox_unavailable"
+
+
+# Appended to a SANDBOX detail: what to change, since the extractor cannot know the deployment.
+SANDBOX_ADVICE = (
+    "allow prctl (PR_SET_NO_NEW_PRIVS, PR_GET_SECCOMP, PR_SET_SECCOMP) in the seccomp profile "
+    "the extractors run under: Docker's default profile allows it, as does systemd's "
+    "@system-service set; a custom profile or SystemCallFilter= must too "
+    "(README, 'Containers and services')"
+)
+
+
 class ExtractorUnavailable(RuntimeError):
     """No usable extractor binary for the requested kind: not built, not installed, or it
     cannot be executed. Not a DecodeError: this is about the installation, not the input."""
@@ -153,6 +171,7 @@ _BY_STATUS = {
     5: ExtractorError,
     6: ExtractorError,
     7: ExtractorError,
+    8: SandboxUnavailable,
 }
 
 

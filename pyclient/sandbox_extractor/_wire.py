@@ -77,6 +77,7 @@ class Status(enum.IntEnum):
     IO = 5
     INTERNAL = 6
     BAD_REQUEST = 7
+    SANDBOX = 8
 
 
 _HEADER = struct.Struct("<4sHHI")

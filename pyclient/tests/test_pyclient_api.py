@@ -23,11 +23,13 @@ def test_public_names():
         "probe_format", "load_image", "STREAM_IMAGE", "STREAM_VIDEO", "STREAM_FONT",
         "STREAM_LUA", "StreamKind", "Metadata", "ImageInfo", "DecodeError", "BadInputError",
         "UnsupportedFormatError", "LimitExceededError", "DecodeTimeout", "SandboxViolation",
-        "ProtocolError", "ExtractorError", "ExtractorUnavailable", "DEFAULT_MAX_PIXELS",
+        "ProtocolError", "ExtractorError", "SandboxUnavailable", "ExtractorUnavailable",
+        "DEFAULT_MAX_PIXELS",
         "DEFAULT_MAX_INPUT_BYTES", "DEFAULT_MEMORY", "DEFAULT_TIMEOUT",
     }
     for name in ("BadInputError", "UnsupportedFormatError", "LimitExceededError",
-                 "DecodeTimeout", "SandboxViolation", "ProtocolError", "ExtractorError"):
+                 "DecodeTimeout", "SandboxViolation", "ProtocolError", "ExtractorError",
+                 "SandboxUnavailable"):
         assert issubclass(getattr(sx, name), sx.DecodeError)
     assert not issubclass(sx.ExtractorUnavailable, sx.DecodeError)
 

@@ -17,6 +17,7 @@ from sandbox_extractor import (
     ImageInfo,
     LimitExceededError,
     ProtocolError,
+    SandboxUnavailable,
     SandboxViolation,
     UnsupportedFormatError,
 )
@@ -121,7 +122,7 @@ def test_truncated_and_trailing():
 
 def test_error_payload_rules():
     rejects(M.error(0), match="status 0")
-    rejects(M.error(8), match="unknown status")
+    rejects(M.error(9), match="unknown status")
     rejects(M.error(0xFFFFFFFF), match="unknown status")
     rejects(M.error(1, b"\xff\xfe"), match="UTF-8")
     bad_len = M.message(1, struct.pack("<IH", 1, 5) + b"abc")
@@ -220,6 +221,7 @@ PROBE = _api.make_request("probe", timeout=2)
         (outcome(M.error(5), 1), ExtractorError),
         (outcome(M.error(6), 1), ExtractorError),
         (outcome(M.error(7), 1), ExtractorError),
+        (outcome(M.error(8), 1), SandboxUnavailable),
         (outcome(M.error(1), 0), ProtocolError),
         (outcome(M.meta(M.IMAGE_META), 1), ProtocolError),
         (outcome(M.meta(M.IMAGE_META), 3), ProtocolError),
@@ -229,6 +231,8 @@ PROBE = _api.make_request("probe", timeout=2)
         (outcome(b"", None, signal.SIGKILL, cpu=1.95), DecodeTimeout),
         (outcome(b"", None, signal.SIGXCPU, cpu=0.5), DecodeTimeout),
         (outcome(b"", None, signal.SIGSEGV), SandboxViolation),
+        (outcome(b"", None, signal.SIGSYS), SandboxViolation),
+        (outcome(b"", None, signal.SIGSYS, cpu=1.95), SandboxViolation),
         (outcome(M.meta(M.IMAGE_META), 0, timed_out=True), DecodeTimeout),
     ],
 )
@@ -247,6 +251,21 @@ def test_judge_accepts_and_exception_details():
     assert "\x1b" not in str(info.value) and "BAD_INPUT" in str(info.value)
     with pytest.raises(SandboxViolation, match="SIGSEGV"):
         _api.judge(outcome(b"", None, signal.SIGSEGV), PROBE, "x")
+
+
+def test_judge_filter_kill_and_sandbox_refusal():
+    # Under a container's filter the extractor's own filter kills with SIGSYS: the same
+    # verdict as strict mode's SIGKILL, whatever the CPU time (RLIMIT_CPU never sends it).
+    for sig in (signal.SIGKILL, signal.SIGSYS):
+        with pytest.raises(SandboxViolation, match="forbidden system call") as info:
+            _api.judge(outcome(b"", None, sig), PROBE, "x")
+        assert info.value.signal == sig
+    # SANDBOX: an ExtractorError (not the file's fault) that says what to change.
+    with pytest.raises(SandboxUnavailable) as info:
+        _api.judge(outcome(M.error(8, b"cannot read the seccomp mode"), 1), PROBE, "x")
+    assert isinstance(info.value, ExtractorError) and info.value.status == 8
+    assert info.value.detail.startswith("cannot read the seccomp mode; ")
+    assert "allow prctl" in info.value.detail and "Containers and services" in info.value.detail
 
 
 # ---- property tests: only validated results or DecodeError ----------------------------

@@ -172,7 +172,7 @@ def test_document_has_the_expected_shape():
     assert DOC["MAGIC"] == "SXAN" and DOC["VERSION"] == 1 and DOC["HEADER_BYTES"] == 12
     assert (DOC["DETAIL_MAX"], DOC["META_MAX_FIELDS"], DOC["META_KEY_MAX"],
             DOC["META_STRING_MAX"], DOC["META_MAX_BYTES"]) == (256, 64, 32, 1024, 65536)
-    assert len(DOC["STATUS"]) == 8
+    assert len(DOC["STATUS"]) == 9
 
 
 @pytest.mark.parametrize("name", sorted(PAIRS))

@@ -8,7 +8,7 @@ import tempfile
 
 import pytest
 
-from answer import BIN, FIXTURES, run, run_raw
+from answer import BIN, FIXTURES, SANDBOX_KILL, run, run_raw
 
 FORBIDDEN = ["open", "socket", "mmap", "exit_group"]
 
@@ -27,7 +27,7 @@ def test_secret_fd_is_closed_before_the_line():
 @pytest.mark.parametrize("word", FORBIDDEN)
 def test_forbidden_syscall_is_killed(word):
     r = run_raw("sx-selftest", data=word.encode())
-    assert r.returncode == -9, (word, r.returncode, r.out[:64])
+    assert r.returncode == -SANDBOX_KILL, (word, r.returncode, r.out[:64])
     assert r.out == b""
 
 
