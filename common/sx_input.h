@@ -5,7 +5,8 @@
  * FIFO, socket) is read into a pool buffer until EOF. The input fd is closed once its
  * bytes are in memory, so the sandboxed code holds no fd to the input at all.
  * Failures: SX_ERR_BAD_INPUT for an empty input, SX_ERR_LIMIT past `max_bytes`,
- * SX_ERR_IO when the fd cannot be read, SX_ERR_NO_MEMORY when the pool is too small.
+ * SX_ERR_IO when the fd cannot be read, SX_ERR_NO_MEMORY when the pool is too small. A
+ * pipe's buffer grows to at most `max_bytes` + 1 bytes: the extra byte tells LIMIT.
  * On failure `detail` (SX_DETAIL_MAX bytes) says why and `in` holds nothing.
  */
 #ifndef SX_INPUT_H
