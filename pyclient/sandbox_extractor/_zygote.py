@@ -23,6 +23,16 @@ below the cap, or waits. A zygote that died is replaced; a request it lost befor
 is retried once on a fresh one. A rebuilt binary (new inode or mtime) gets new zygotes.
 Zygotes exit by themselves when this process goes away (their socket reads EOF), and a
 forked copy of this process forgets (and closes) the parent's sockets.
+
+Retirement. Every child of a zygote shares its stack canary, pointer guard, library and
+heap addresses: a crash is an attacker's oracle (guess a canary byte, see whether the child
+dies), and an address leaked in one answer is valid in the next request. So a zygote is
+retired (closed; the next request starts a fresh one, with fresh ASLR and canary):
+- at once when a child died by a signal that was not the client's own kill (the
+  wall-clock timeout or a protocol violation): a crash, a seccomp kill, RLIMIT_CPU;
+- after $SANDBOX_EXTRACTOR_ZYGOTE_REQUESTS requests (default 100) or
+  $SANDBOX_EXTRACTOR_ZYGOTE_SECONDS seconds of age (default 60), whichever comes first;
+  both are read when a zygote starts.
 """
 
 from __future__ import annotations
@@ -79,6 +89,34 @@ assert _REQUEST_HEADER.size == REQUEST_HEADER_BYTES and _REPLY.size == REPLY_BYT
 START_TIMEOUT = 10.0
 # How long after a KILL the zygote may take to report the child's end.
 KILL_GRACE = 5.0
+
+# Retirement (see the top of this file): the variables and their defaults.
+ENV_MAX_REQUESTS = "SANDBOX_EXTRACTOR_ZYGOTE_REQUESTS"
+ENV_MAX_SECONDS = "SANDBOX_EXTRACTOR_ZYGOTE_SECONDS"
+DEFAULT_MAX_REQUESTS = 100
+DEFAULT_MAX_SECONDS = 60.0
+
+
+def recycling_limits() -> tuple[int, float]:
+    """(requests, seconds) after which a zygote is retired, from the environment."""
+    requests, seconds = DEFAULT_MAX_REQUESTS, DEFAULT_MAX_SECONDS
+    text = os.environ.get(ENV_MAX_REQUESTS)
+    if text:
+        try:
+            requests = int(text)
+        except ValueError:
+            requests = 0
+        if requests < 1:
+            raise ValueError(f"${ENV_MAX_REQUESTS} must be a whole number >= 1, got {text!r}")
+    text = os.environ.get(ENV_MAX_SECONDS)
+    if text:
+        try:
+            seconds = float(text)
+        except ValueError:
+            seconds = float("nan")
+        if not seconds > 0 or seconds == float("inf"):
+            raise ValueError(f"${ENV_MAX_SECONDS} must be a positive number, got {text!r}")
+    return requests, seconds
 
 
 @dataclass(frozen=True)
@@ -147,6 +185,10 @@ class Zygote:
     def __init__(self, path: str):
         self.path = path
         self.broken = False
+        self.max_requests, self.max_seconds = recycling_limits()
+        self.started_at = time.monotonic()
+        self.served = 0
+        self.retire_reason: str | None = None  # set once it must serve no more requests
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self.proc = subprocess.Popen(
@@ -223,6 +265,15 @@ class Zygote:
     def alive(self) -> bool:
         return not self.broken and self.proc.poll() is None
 
+    def worn_out(self) -> bool:
+        """True once it must be retired: a child crashed, or its requests or age are up."""
+        if self.retire_reason is None:
+            if self.served >= self.max_requests:
+                self.retire_reason = f"served {self.served} requests"
+            elif time.monotonic() - self.started_at >= self.max_seconds:
+                self.retire_reason = f"older than {self.max_seconds:g} s"
+        return self.retire_reason is not None
+
     def recv_reply(self, started: bool) -> Reply:
         try:
             data = self.sock.recv(REPLY_BYTES + 1)
@@ -274,14 +325,21 @@ class Zygote:
                 # pipes means it has exited.
                 os.close(out_w)
                 os.close(err_w)
-            return _spawn.collect(
+            child = _ServerChild(self)
+            outcome = _spawn.collect(
                 out_r,
                 err_r,
-                _ServerChild(self),
+                child,
                 start=start,
                 timeout=timeout,
                 message_length=message_length,
             )
+            self.served += 1
+            sig = outcome.signal
+            if sig is not None and not (child.sent_kill and sig == signal.SIGKILL):
+                # Not our kill: a crash or a sandbox kill, maybe one guess of a canary.
+                self.retire_reason = f"a child died by signal {sig}"
+            return outcome
         finally:
             os.close(out_r)
             os.close(err_r)
@@ -334,6 +392,7 @@ class _ServerChild:
         self.pid: int | None = None
         self.done: Reply | None = None
         self.refused = False
+        self.sent_kill = False
 
     def on_readable(self) -> bool:
         reply = self.zygote.recv_reply(started=self.pid is not None)
@@ -359,6 +418,7 @@ class _ServerChild:
         if self.done is None and not self.refused and not zygote.broken:
             try:
                 if kill:
+                    self.sent_kill = True
                     zygote.sock.send(KILL_MESSAGE, socket.MSG_NOSIGNAL)
                 self._wait_done(time.monotonic() + KILL_GRACE)
             except (OSError, _Gone, _Broken):
@@ -409,7 +469,7 @@ class _Family:
             while True:
                 while self.idle:
                     zygote = self.idle.pop()
-                    if zygote.alive():
+                    if zygote.alive() and not zygote.worn_out():
                         return zygote
                     self.count -= 1  # died while idle: replaced below
                     zygote.broken = True
@@ -428,7 +488,7 @@ class _Family:
 
     def release(self, zygote: Zygote) -> None:
         with self.cond:
-            keep = not zygote.broken and not self.retired
+            keep = not zygote.broken and not self.retired and not zygote.worn_out()
             if keep:
                 self.idle.append(zygote)
             else:
