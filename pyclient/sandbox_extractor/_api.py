@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import math
 import signal
+import time
 from dataclasses import dataclass
 
 from . import _spawn, _wire, _zygote
@@ -231,13 +232,21 @@ def run_extractor(
     $SANDBOX_EXTRACTOR_MODE, else "auto". Both ways end in the same judge()."""
     execution = _zygote.resolve_execution(execution)
     path = find_extractor(binary, what)
-    with open_input(stream, request.max_input_bytes) as source:
+    # One deadline for the whole call: copying a stream, then the extraction.
+    start = time.monotonic()
+    deadline = start + request.timeout
+    with open_input(stream, request.max_input_bytes, deadline, request.timeout) as source:
         expect = request.expect()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise DecodeTimeout(
+                f"the input took the whole wall-clock timeout of {request.timeout:g} s to read"
+            )
         outcome = _zygote.run(
             path,
             request.argv(),
             source.fd,
-            timeout=request.timeout,
+            timeout=left,
             message_length=lambda header: _wire.message_length(header, expect),
             execution=execution,
         )
