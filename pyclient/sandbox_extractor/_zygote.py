@@ -33,6 +33,9 @@ retired (closed; the next request starts a fresh one, with fresh ASLR and canary
 - after $SANDBOX_EXTRACTOR_ZYGOTE_REQUESTS requests (default 100) or
   $SANDBOX_EXTRACTOR_ZYGOTE_SECONDS seconds of age (default 60), whichever comes first;
   both are read when a zygote starts.
+A retired zygote is closed without waiting (it exits when its socket closes and is reaped
+on a later call, or at shutdown), and its successor is started in a background thread,
+so that the request after a retirement does not wait for exec and warm-up.
 """
 
 from __future__ import annotations
@@ -367,6 +370,16 @@ class Zygote:
             self.kill()
             self.proc.wait()
 
+    def close_later(self) -> None:
+        """Retires an idle, healthy zygote without waiting for it: closing the socket makes
+        it exit at once, and _reap_retired() collects it on a later call."""
+        _all_zygotes.discard(self)
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        with _retired_lock:
+            _retired.append(self.proc)
+
     def forget(self) -> None:
         """In a forked copy of this process: drop our socket without touching the zygote."""
         if self.sock is not None:
@@ -463,6 +476,7 @@ class _Family:
         self.calls = 0
         self.cannot_serve: str | None = None
         self.retired = False
+        self.spares: list[threading.Thread] = []  # threads starting a successor
 
     def acquire(self) -> Zygote:
         with self.cond:
@@ -471,9 +485,12 @@ class _Family:
                     zygote = self.idle.pop()
                     if zygote.alive() and not zygote.worn_out():
                         return zygote
-                    self.count -= 1  # died while idle: replaced below
-                    zygote.broken = True
-                    zygote.close()
+                    self.count -= 1  # died or aged while idle: replaced below
+                    if zygote.alive():
+                        zygote.close_later()
+                    else:
+                        zygote.broken = True
+                        zygote.close()
                 if self.count < _max_servers:
                     self.count += 1
                     break
@@ -487,8 +504,43 @@ class _Family:
             raise
 
     def release(self, zygote: Zygote) -> None:
+        _reap_retired()
         with self.cond:
-            keep = not zygote.broken and not self.retired and not zygote.worn_out()
+            worn_out = not zygote.broken and zygote.worn_out()
+            keep = not zygote.broken and not self.retired and not worn_out
+            if keep:
+                self.idle.append(zygote)
+            else:
+                self.count -= 1
+            # Its successor starts now, off the request path (the next call would
+            # otherwise wait for exec and warm-up).
+            successor = worn_out and not self.retired and self.count < _max_servers
+            if successor:
+                self.count += 1
+            self.cond.notify()
+        if keep:
+            return
+        if worn_out:
+            zygote.close_later()
+        else:
+            zygote.close()
+        if successor:
+            thread = threading.Thread(target=self._start_spare, daemon=True)
+            with self.cond:
+                self.spares = [t for t in self.spares if t.is_alive()] + [thread]
+            thread.start()
+
+    def _start_spare(self) -> None:
+        """In a thread: starts a zygote for the idle list (its slot is already counted)."""
+        try:
+            zygote = Zygote(self.path)
+        except BaseException:  # noqa: BLE001  (the next acquire starts one and reports why)
+            with self.cond:
+                self.count -= 1
+                self.cond.notify()
+            return
+        with self.cond:
+            keep = not self.retired
             if keep:
                 self.idle.append(zygote)
             else:
@@ -510,6 +562,34 @@ class _Family:
 _lock = threading.Lock()
 _families: dict[str, _Family] = {}
 _all_zygotes: set[Zygote] = set()
+# Retired zygotes whose exit has not been collected yet (Popen objects).
+_retired: list[subprocess.Popen] = []
+_retired_lock = threading.Lock()
+
+
+def _reap_retired(wait: float = 0.0) -> None:
+    """Collects retired zygotes that have exited; with `wait`, waits that long for each,
+    then kills and reaps what is left (at shutdown)."""
+    with _retired_lock:
+        procs, _retired[:] = list(_retired), []
+    left = []
+    for proc in procs:
+        if wait:
+            try:
+                proc.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                proc.wait()
+        elif proc.poll() is None:
+            left.append(proc)
+    if left:
+        with _retired_lock:
+            _retired.extend(left)
+
+
 _max_servers = max(os.cpu_count() or 1, 1)
 # Extractions that went through a zygote in this process (for tests and curiosity).
 requests_served = 0
@@ -603,6 +683,20 @@ def run(
     raise ExtractorError("the fork server died twice before forking", extractor=path)
 
 
+def settle() -> None:
+    """Waits for the background work of retirement: successors being started, retired
+    zygotes not yet reaped. Afterwards every process and fd of the pool is a live zygote
+    and its socket (for tests that count them; calls never need it)."""
+    with _lock:
+        families = list(_families.values())
+    for family in families:
+        with family.cond:
+            spares = list(family.spares)
+        for thread in spares:
+            thread.join(START_TIMEOUT + 5)
+    _reap_retired(wait=2.0)
+
+
 def shutdown() -> None:
     """Ends every zygote of this process and reaps it (they also end by themselves when
     the process exits). The pool starts new ones on the next call."""
@@ -611,10 +705,21 @@ def shutdown() -> None:
         _families.clear()
     for family in families:
         family.retire()
+        # A successor being started sees the family retired and closes itself: wait for it,
+        # so that nothing is left running when this returns.
+        with family.cond:
+            spares = list(family.spares)
+        for thread in spares:
+            thread.join(START_TIMEOUT + 5)
+    _reap_retired(wait=2.0)
 
 
 def _after_fork_in_child() -> None:
-    global _lock, _families, _all_zygotes
+    global _lock, _families, _all_zygotes, _retired, _retired_lock
+    for proc in _retired:
+        proc.returncode = 0  # not our child here: never wait for it
+    _retired = []
+    _retired_lock = threading.Lock()
     for zygote in list(_all_zygotes):
         try:
             zygote.forget()

@@ -53,7 +53,10 @@ def pool_fds_and_pids() -> tuple[set[int], set[int]]:
 
 def assert_only_the_pool_remains(before: set[int]) -> None:
     """Beyond the fds in `before`, only the zygotes' sockets are open; the only children
-    are live zygotes (no zombie, no stray extraction); then shut down, nothing at all."""
+    are live zygotes (no zombie, no stray extraction); then shut down, nothing at all.
+    Retirement works in the background (a successor starting, a retired zygote not yet
+    reaped): settle() waits for it first."""
+    _zygote.settle()
     sockets, pids = pool_fds_and_pids()
     assert open_fds() == before | sockets
     for pid in child_pids():
