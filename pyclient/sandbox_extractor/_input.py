@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import math
 import os
 import select
 import stat
@@ -154,7 +155,9 @@ def _read_chunks(stream, max_input_bytes: int, deadline: float | None, timeout: 
                 # Nothing yet: wait for the peer, never past the deadline.
                 left = deadline - time.monotonic()
                 if left > 0:
-                    select.select([fd], [], [], left)
+                    poller = select.poll()  # not select(): fds past 1023 are fine
+                    poller.register(fd, select.POLLIN)
+                    poller.poll(math.ceil(left * 1000))
                 continue
             if isinstance(chunk, str):
                 raise TypeError("the input stream is a text stream; open it in binary mode")
