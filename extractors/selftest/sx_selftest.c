@@ -30,7 +30,7 @@ static const char summary[] =
 	"  env                         report env_count and fds_at_start\n"
 	"  readfds                     report which fds 0..63 are readable after the line\n"
 	"  stderr-flood                1 MiB to stderr during setup, then like ok-meta\n"
-	"  forge-meta stack-grow header-stall   hardening review (issue 12), see below";
+	"  forge-meta stack-grow header-stall canary   hardening review (issue 12), see below";
 
 static struct sx_result result;
 static int env_count;
@@ -77,6 +77,8 @@ static void answer_meta(void)
  * header-stall  a 12-byte header announcing the largest full-size RGBA image the default
  *               request allows (64 Mi pixels), then nothing until the wall-clock kill: the
  *               client must not commit that memory before the pixels arrive.
+ * canary        report this child's stack canary (%fs:0x28): children of one zygote must
+ *               not share it.
  * Each returns an exit code, or -1 when `word` is none of them. */
 #define STACK_GROW_BYTES ((uintptr_t)600 << 20)
 
@@ -122,6 +124,20 @@ static int misbehave_hardening(const char *word)
 		return grow_stack();
 	if (!strcmp(word, "header-stall"))
 		stall_after_header();
+	if (!strcmp(word, "canary")) {
+		uint64_t canary = 0;
+#if defined(__x86_64__)
+		__asm__ volatile("movq %%fs:0x28, %0" : "=r"(canary));
+#endif
+		char hex[17];
+		for (int i = 15; i >= 0; i--, canary >>= 4)
+			hex[i] = "0123456789abcdef"[canary & 15];
+		hex[16] = '\0';
+		sx_meta_init(&result.meta);
+		sx_meta_add_cstring(&result.meta, "format", "selftest");
+		sx_meta_add_cstring(&result.meta, "canary", hex);
+		return sx_answer_meta(SX_ANSWER_FD, &result.meta) ? SX_EXIT_RESULT : SX_EXIT_NO_ANSWER;
+	}
 	return -1;
 }
 

@@ -139,6 +139,14 @@ def test_a_zygote_is_retired_after_its_age(server, monkeypatch):
     assert pids[0] not in zygote_pids()
 
 
+def test_children_of_one_zygote_get_fresh_stack_canaries(server, monkeypatch):
+    pids = served_by(monkeypatch)
+    canaries = [selftest(b"canary").fields["canary"] for _ in range(4)]
+    assert len(set(pids)) == 1  # one zygote forked all four
+    assert len(set(canaries)) == 4, canaries
+    assert all(c.endswith("00") and c != "0" * 16 for c in canaries)
+
+
 def test_the_defaults_are_bounded_and_bad_settings_are_refused(server, monkeypatch):
     requests, seconds = _zygote.recycling_limits()
     assert 1 <= requests <= 1000 and 0 < seconds <= 600
