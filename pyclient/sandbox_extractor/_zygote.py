@@ -527,8 +527,10 @@ class _Family:
         if successor:
             thread = threading.Thread(target=self._start_spare, daemon=True)
             with self.cond:
+                # Started before the list is pruned of finished threads: a thread not yet
+                # started is not alive either, and settle() must see every one.
+                thread.start()
                 self.spares = [t for t in self.spares if t.is_alive()] + [thread]
-            thread.start()
 
     def _start_spare(self) -> None:
         """In a thread: starts a zygote for the idle list (its slot is already counted)."""
