@@ -273,7 +273,9 @@ def probe_format(
 
     `stream` is a path, a binary file object, a readable binary stream or a bytes-like
     object. Raises a DecodeError subclass when the input is refused or the extractor
-    misbehaves, ExtractorUnavailable when the kind's extractor is not installed.
+    misbehaves (DecodeTimeout also when a stream is still being copied at `timeout`),
+    ExtractorUnavailable when the kind's extractor is not installed, and OSError when a
+    path cannot be opened as a file (missing, a directory, a Unix socket).
     `execution`: "oneshot" (a process per call), "server" (through a fork server) or
     "auto" (one-shot for the first call to an extractor, the fork server from the second);
     None takes $SANDBOX_EXTRACTOR_MODE, else "auto". Results are the same either way.
