@@ -477,6 +477,7 @@ class _Family:
         self.cannot_serve: str | None = None
         self.retired = False
         self.spares: list[threading.Thread] = []  # threads starting a successor
+        self.starting = 0  # successors being started (counted in `count`)
 
     def acquire(self) -> Zygote:
         with self.cond:
@@ -491,9 +492,11 @@ class _Family:
                     else:
                         zygote.broken = True
                         zygote.close()
-                if self.count < _max_servers:
+                if self.count < _max_servers and not self.starting:
                     self.count += 1
                     break
+                # Full, or a successor is on its way: it is never later than one started
+                # here would be.
                 self.cond.wait()
         try:
             return Zygote(self.path)
@@ -517,6 +520,7 @@ class _Family:
             successor = worn_out and not self.retired and self.count < _max_servers
             if successor:
                 self.count += 1
+                self.starting += 1
             self.cond.notify()
         if keep:
             return
@@ -539,15 +543,17 @@ class _Family:
         except BaseException:  # noqa: BLE001  (the next acquire starts one and reports why)
             with self.cond:
                 self.count -= 1
-                self.cond.notify()
+                self.starting -= 1
+                self.cond.notify_all()
             return
         with self.cond:
+            self.starting -= 1
             keep = not self.retired
             if keep:
                 self.idle.append(zygote)
             else:
                 self.count -= 1
-            self.cond.notify()
+            self.cond.notify_all()  # also those who waited for it without needing it
         if not keep:
             zygote.close()
 
