@@ -47,6 +47,22 @@ static bool set_limit(int resource, rlim_t value)
 	return setrlimit(resource, &rl) == 0;
 }
 
+/* The stack is the one place memory can still grow after the strict line: the kernel
+ * extends it on a page fault, no syscall needed, up to RLIMIT_STACK. The limit inherited
+ * from the service may be unlimited, which let a compromised child touch hundreds of MiB
+ * past its pool cap. Soft == hard, so nothing can raise it again; never above the hard
+ * limit we were given (only privileged processes may raise that). */
+static bool limit_stack(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_STACK, &rl) != 0)
+		return false;
+	rlim_t value = SX_STACK_LIMIT_BYTES;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < value)
+		value = rl.rlim_max;
+	return set_limit(RLIMIT_STACK, value);
+}
+
 bool sx_harden(unsigned cpu_seconds, int out_fd, uint64_t max_answer_bytes)
 {
 	struct stat st;
@@ -58,6 +74,7 @@ bool sx_harden(unsigned cpu_seconds, int out_fd, uint64_t max_answer_bytes)
 	ok &= set_limit(RLIMIT_CORE, 0);
 	ok &= set_limit(RLIMIT_FSIZE, fsize);
 	ok &= set_limit(RLIMIT_NOFILE, SX_NOFILE_LIMIT);
+	ok &= limit_stack();
 	ok &= prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0;
 	ok &= prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0;
 	return ok;

@@ -6,8 +6,9 @@
  * not go on. sx_close_fds_from() closes every descriptor from `first` up, alike (the
  * fork server's child keeps 0, 1 and 2). sx_harden() applies RLIMIT_CPU (soft == hard,
  * so the kernel sends SIGKILL rather than a catchable SIGXCPU), RLIMIT_CORE 0,
- * RLIMIT_FSIZE, RLIMIT_NOFILE, PR_SET_NO_NEW_PRIVS and PR_SET_DUMPABLE 0; false if any
- * of them failed.
+ * RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_STACK (SX_STACK_LIMIT_BYTES, soft == hard, never
+ * above the inherited hard limit), PR_SET_NO_NEW_PRIVS and PR_SET_DUMPABLE 0; false if
+ * any of them failed.
  * RLIMIT_FSIZE is 0 unless the output fd is a regular file (a user redirecting the answer
  * to a file), where it is `max_answer_bytes` so the answer still fits.
  */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,18 +49,23 @@ static enum sx_status map_file(int fd, const struct stat *st, uint64_t max_bytes
 
 static enum sx_status read_stream(int fd, uint64_t max_bytes, struct sx_input *in, char *detail)
 {
-	size_t cap = 64 * 1024, len = 0;
+	/* Never more than max_bytes + 1: one byte past the cap is what proves the input is
+	 * over it. So a pipe of exactly max_bytes fits, and an endless one (/dev/zero) is a
+	 * LIMIT, not a pool doubled past its size. */
+	size_t most = max_bytes < SIZE_MAX - 1 ? (size_t)max_bytes + 1 : SIZE_MAX;
+	size_t cap = most < 64 * 1024 ? most : 64 * 1024, len = 0;
 	uint8_t *buf = malloc(cap);
 	if (!buf)
 		return fail(detail, SX_ERR_NO_MEMORY, "no memory for the input buffer");
 	for (;;) {
 		if (len == cap) {
-			if (cap > max_bytes) {
+			if (cap == most) {
 				free(buf);
 				return fail(detail, SX_ERR_LIMIT, "input larger than the cap of %llu bytes",
 					    (unsigned long long)max_bytes);
 			}
-			size_t ncap = cap * 2;
+			/* The buffer is the pool's last block here, so realloc grows it in place. */
+			size_t ncap = cap > most / 2 ? most : cap * 2;
 			uint8_t *nbuf = realloc(buf, ncap);
 			if (!nbuf) {
 				free(buf);

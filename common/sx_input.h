@@ -6,8 +6,9 @@
  * bytes are in memory, so the sandboxed code holds no fd to the input at all.
  * An empty input is taken like any other (size 0): each decode core says whether it is
  * bad input (an image) or valid (a Lua chunk).
- * Failures: SX_ERR_LIMIT past `max_bytes`,
- * SX_ERR_IO when the fd cannot be read, SX_ERR_NO_MEMORY when the pool is too small.
+ * Failures: SX_ERR_LIMIT past `max_bytes`, SX_ERR_IO when the fd cannot be read,
+ * SX_ERR_NO_MEMORY when the pool is too small. A pipe's buffer grows to at most
+ * `max_bytes` + 1 bytes: the extra byte tells LIMIT.
  * On failure `detail` (SX_DETAIL_MAX bytes) says why and `in` holds nothing.
  */
 #ifndef SX_INPUT_H

@@ -31,6 +31,14 @@
 #define SX_CPU_SECONDS_DEFAULT 10u
 #define SX_CPU_SECONDS_MAX 300u
 
+/* RLIMIT_STACK (soft == hard): after the strict line the stack is the only memory that
+ * can still grow (by page faults), so it is bounded here as the pool is by its cap.
+ * Linux's usual default; every test runs under it. RLIMIT_AS is not set: after the line
+ * no mapping can be created or grown (mmap, mremap and brk are killed), so the stack is
+ * the only growth, and a tight address-space limit before the line would break library
+ * warm-ups that map files (time zone, iconv modules) in one-shot mode. */
+#define SX_STACK_LIMIT_BYTES ((uint64_t)8 << 20)
+
 /* RLIMIT_NOFILE once fds are closed: only 0..2 can exist anyway. */
 #define SX_NOFILE_LIMIT 4u
 

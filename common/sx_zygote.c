@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -342,13 +343,34 @@ static void start(int sock, const struct sx_family *family)
 		exit(0);
 }
 
-void sx_zygote_serve_if_asked(int *argc, char ***argv, const struct sx_family *family)
+/* In a forked child: a fresh stack canary, so that children of one zygote no longer share
+ * it (a crash can then teach an attacker nothing about the next child's canary). Sound only
+ * because no frame that saved the old canary will ever return: serve() and become_child()
+ * have returned, sx_zygote_serve_if_asked() has no stack protector, and main() leaves
+ * through sx_exit(). The low byte stays zero, as glibc makes it (it stops string copies
+ * from reading the canary out). The pointer guard (%fs:0x30) cannot be changed this way:
+ * glibc holds pointers mangled with it. Library addresses stay the zygote's: only an exec
+ * changes those, hence retirement (pyclient/sandbox_extractor/_zygote.py). */
+__attribute__((noinline, no_stack_protector)) static void renew_stack_canary(void)
+{
+#if defined(__x86_64__)
+	uint64_t canary;
+	if (getrandom(&canary, sizeof canary, 0) != (ssize_t)sizeof canary)
+		_exit(SX_EXIT_NO_ANSWER);
+	canary &= ~(uint64_t)0xff;
+	__asm__ volatile("movq %0, %%fs:0x28" : : "r"(canary) : "memory");
+#endif
+}
+
+__attribute__((no_stack_protector)) void sx_zygote_serve_if_asked(int *argc, char ***argv,
+								   const struct sx_family *family)
 {
 	if (*argc != 3 || strcmp((*argv)[1], "--server") != 0)
 		return;
 	int sock = parse_fd((*argv)[2]);
 	start(sock, family);
 	unsigned nargs = serve(sock);
+	renew_stack_canary();
 
 	/* In a forked child: the request's arguments after the zygote's own argv[0]. */
 	child_argv[0] = (*argv)[0];

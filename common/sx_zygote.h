@@ -8,7 +8,8 @@
  * request it forks; the function returns only in that child, with `*argc`/`*argv` replaced by
  * the request's arguments (argv[0] kept), fds 0, 1 and 2 the request's input, answer and
  * stderr, and no other fd open, so main() goes on exactly as in one-shot mode: setup,
- * warm-up (cheap the second time), the strict line, extract, answer, exit.
+ * warm-up (cheap the second time), the strict line, extract, answer, exit. The child gets a
+ * fresh stack canary here (x86_64), so main() must never return (it ends in sx_exit()).
  *
  * The zygote never reads the input: it passes the fd through. It reports each child's raw
  * wait status and CPU time, and SIGKILLs a running child when the client asks (the client's

@@ -3,6 +3,7 @@
  * the misbehaviour (see the table in `misbehaviours` below and --help). Never installed. */
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdnoreturn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -31,6 +32,7 @@ static const char summary[] =
 	"  env                         report env_count and fds_at_start\n"
 	"  readfds                     report which fds 0..63 are readable after the line\n"
 	"  stderr-flood                1 MiB to stderr during setup, then like ok-meta\n"
+	"  forge-meta stack-grow header-stall canary   hardening review (issue 12), see below\n"
 	SELFTEST_SECCOMP_SUMMARY;
 
 static struct sx_result result;
@@ -70,8 +72,84 @@ static void answer_meta(void)
 	sx_answer_meta(SX_ANSWER_FD, &result.meta);
 }
 
+/* ---- Behaviours of the adversarial review (issue 12) ----------------------------------
+ * forge-meta    metadata whose keys are the CLI's own record keys (file, error, status,
+ *               detail, metadata): they must never overwrite what the client says.
+ * stack-grow    touch every page down to 600 MiB below the stack pointer: RLIMIT_STACK must
+ *               stop it (SIGSEGV) long before, whatever limit the parent had.
+ * header-stall  a 12-byte header announcing the largest full-size RGBA image the default
+ *               request allows (64 Mi pixels), then nothing until the wall-clock kill: the
+ *               client must not commit that memory before the pixels arrive.
+ * canary        report this child's stack canary (%fs:0x28): children of one zygote must
+ *               not share it.
+ * Each returns an exit code, or -1 when `word` is none of them. */
+#define STACK_GROW_BYTES ((uintptr_t)600 << 20)
+
+static int answer_forged_meta(void)
+{
+	sx_meta_init(&result.meta);
+	sx_meta_add_cstring(&result.meta, "format", "selftest");
+	sx_meta_add_cstring(&result.meta, "file", "/forged/another-upload.jpg");
+	sx_meta_add_cstring(&result.meta, "error", "bad_input");
+	sx_meta_add_int(&result.meta, "status", 1);
+	sx_meta_add_cstring(&result.meta, "detail", "forged by the extractor");
+	sx_meta_add_cstring(&result.meta, "metadata", "forged");
+	return sx_answer_meta(SX_ANSWER_FD, &result.meta) ? SX_EXIT_RESULT : SX_EXIT_NO_ANSWER;
+}
+
+static int grow_stack(void)
+{
+	volatile uint8_t here = 0;
+	uintptr_t sp = (uintptr_t)&here;
+	/* Page by page, as a deep recursion would: each fault extends the stack mapping. */
+	for (uintptr_t off = 4096; off <= STACK_GROW_BYTES; off += 4096)
+		*(volatile uint8_t *)(sp - off) = 1;
+	sx_meta_init(&result.meta);
+	sx_meta_add_cstring(&result.meta, "format", "selftest");
+	sx_meta_add_int(&result.meta, "stack_mib", (int64_t)(STACK_GROW_BYTES >> 20));
+	return sx_answer_meta(SX_ANSWER_FD, &result.meta) ? SX_EXIT_RESULT : SX_EXIT_NO_ANSWER;
+}
+
+static noreturn void stall_after_header(void)
+{
+	/* SXAN, version 1, type image, payload 12 + 8192 * 8192 * 4 bytes. */
+	static const uint8_t head[] = {'S', 'X', 'A', 'N', 1, 0, 3, 0, 12, 0, 0, 0x10};
+	write_raw(head, sizeof head);
+	for (volatile unsigned long i = 0;; i++)
+		;
+}
+
+static int misbehave_hardening(const char *word)
+{
+	if (!strcmp(word, "forge-meta"))
+		return answer_forged_meta();
+	if (!strcmp(word, "stack-grow"))
+		return grow_stack();
+	if (!strcmp(word, "header-stall"))
+		stall_after_header();
+	if (!strcmp(word, "canary")) {
+		uint64_t canary = 0;
+#if defined(__x86_64__)
+		__asm__ volatile("movq %%fs:0x28, %0" : "=r"(canary));
+#endif
+		char hex[17];
+		for (int i = 15; i >= 0; i--, canary >>= 4)
+			hex[i] = "0123456789abcdef"[canary & 15];
+		hex[16] = '\0';
+		sx_meta_init(&result.meta);
+		sx_meta_add_cstring(&result.meta, "format", "selftest");
+		sx_meta_add_cstring(&result.meta, "canary", hex);
+		return sx_answer_meta(SX_ANSWER_FD, &result.meta) ? SX_EXIT_RESULT : SX_EXIT_NO_ANSWER;
+	}
+	return -1;
+}
+
 static int misbehave(const char *word)
 {
+	int code = misbehave_hardening(word);
+	if (code >= 0)
+		return code;
+
 	static uint8_t pixels[2 * 2 * 4] = {255, 0, 0, 255, 0, 255, 0, 255,
 					    0, 0, 255, 255, 255, 255, 255, 128};
 	int seccomp_exit = selftest_seccomp_word(word);

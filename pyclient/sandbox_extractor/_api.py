@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import math
 import signal
+import time
 from dataclasses import dataclass
 
 from . import _spawn, _wire, _zygote
@@ -238,13 +239,21 @@ def run_extractor(
     $SANDBOX_EXTRACTOR_MODE, else "auto". Both ways end in the same judge()."""
     execution = _zygote.resolve_execution(execution)
     path = find_extractor(binary, what)
-    with open_input(stream, request.max_input_bytes) as source:
+    # One deadline for the whole call: copying a stream, then the extraction.
+    start = time.monotonic()
+    deadline = start + request.timeout
+    with open_input(stream, request.max_input_bytes, deadline, request.timeout) as source:
         expect = request.expect()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise DecodeTimeout(
+                f"the input took the whole wall-clock timeout of {request.timeout:g} s to read"
+            )
         outcome = _zygote.run(
             path,
             request.argv(),
             source.fd,
-            timeout=request.timeout,
+            timeout=left,
             message_length=lambda header: _wire.message_length(header, expect),
             execution=execution,
         )
@@ -271,7 +280,9 @@ def probe_format(
 
     `stream` is a path, a binary file object, a readable binary stream or a bytes-like
     object. Raises a DecodeError subclass when the input is refused or the extractor
-    misbehaves, ExtractorUnavailable when the kind's extractor is not installed.
+    misbehaves (DecodeTimeout also when a stream is still being copied at `timeout`),
+    ExtractorUnavailable when the kind's extractor is not installed, and OSError when a
+    path cannot be opened as a file (missing, a directory, a Unix socket).
     `execution`: "oneshot" (a process per call), "server" (through a fork server) or
     "auto" (one-shot for the first call to an extractor, the fork server from the second);
     None takes $SANDBOX_EXTRACTOR_MODE, else "auto". Results are the same either way.

@@ -7,15 +7,25 @@
 - Anything else readable (a file object at another position, a pipe or socket file,
   BytesIO...) and bytes-like objects: copied into a sealed memfd, an anonymous in-memory
   file, never to disk. The copy stops at max_input_bytes + 1 bytes.
+
+The call's deadline covers the copy: a stream with a file descriptor that is not a
+regular file (a pipe, a socket) is read with O_NONBLOCK set for the copy, waiting in
+poll() for at most the time left, so a peer that sends a few bytes and stalls ends in
+DecodeTimeout. A stream without a descriptor (BytesIO, a custom object) is asked for
+data between deadline checks only: its own read() cannot be interrupted.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
+import math
 import os
+import select
 import stat
+import time
 
-from ._errors import LimitExceededError
+from ._errors import DecodeTimeout, LimitExceededError
 from ._wire import Status
 
 _CHUNK = 1 << 20
@@ -47,10 +57,24 @@ def _too_big(max_input_bytes: int) -> LimitExceededError:
     )
 
 
-def _open_path(path) -> InputFd:
+def open_path(path) -> InputFd:
+    """Opens a path given as `stream` (also used by the CLI, so both say the same)."""
     # O_NONBLOCK so that opening a FIFO without a writer cannot hang; cleared below so the
     # extractor's reads block normally.
-    fd = os.open(path, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            # open(2) says "No such device or address" for a Unix socket. Not a verdict on
+            # any content (there is none to read): an OSError, like a missing file or a
+            # directory, but one that says what the path is.
+            try:
+                is_socket = stat.S_ISSOCK(os.stat(path).st_mode)
+            except OSError:
+                is_socket = False
+            if is_socket:
+                raise OSError(errno.ENXIO, "Is a Unix socket, not a file to read", path) from None
+        raise
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
@@ -95,18 +119,58 @@ def _memfd_from_chunks(chunks, max_input_bytes: int) -> InputFd:
     return InputFd(fd, owned=True)
 
 
-def _read_chunks(stream, max_input_bytes: int):
+def _timed_out(timeout: float) -> DecodeTimeout:
+    return DecodeTimeout(
+        f"the input stream was still being read at the wall-clock timeout of {timeout:g} s"
+    )
+
+
+def _stream_fd(stream) -> int | None:
+    """The descriptor under `stream` when reading it may block (not a regular file)."""
+    try:
+        fd = stream.fileno()
+        return None if stat.S_ISREG(os.fstat(fd).st_mode) else fd
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _read_chunks(stream, max_input_bytes: int, deadline: float | None, timeout: float):
     remaining = max_input_bytes + 1
-    while remaining > 0:
-        chunk = stream.read(min(_CHUNK, remaining))
-        if chunk is None:
-            raise BlockingIOError("the input stream is non-blocking and has no data ready")
-        if isinstance(chunk, str):
-            raise TypeError("the input stream is a text stream; open it in binary mode")
-        if not chunk:
-            return
-        remaining -= len(chunk)
-        yield chunk
+    fd = _stream_fd(stream) if deadline is not None else None
+    was_blocking = True
+    if fd is not None:
+        was_blocking = os.get_blocking(fd)
+        os.set_blocking(fd, False)
+    try:
+        while remaining > 0:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise _timed_out(timeout)
+            try:
+                chunk = stream.read(min(_CHUNK, remaining))
+            except BlockingIOError:
+                chunk = None
+            if chunk is None:
+                if fd is None or not was_blocking:
+                    raise BlockingIOError("the input stream is non-blocking and has no data ready")
+                # Nothing yet: wait for the peer, never past the deadline.
+                left = deadline - time.monotonic()
+                if left > 0:
+                    poller = select.poll()  # not select(): fds past 1023 are fine
+                    poller.register(fd, select.POLLIN)
+                    poller.poll(math.ceil(left * 1000))
+                continue
+            if isinstance(chunk, str):
+                raise TypeError("the input stream is a text stream; open it in binary mode")
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        if fd is not None and was_blocking:
+            try:
+                os.set_blocking(fd, True)
+            except OSError:
+                pass
 
 
 def _direct_fd(stream) -> InputFd | None:
@@ -127,14 +191,21 @@ def _direct_fd(stream) -> InputFd | None:
         return None
 
 
-def open_input(stream, max_input_bytes: int) -> InputFd:
+def open_input(
+    stream, max_input_bytes: int, deadline: float | None = None, timeout: float = 0.0
+) -> InputFd:
+    """The extractor's fd 0 for `stream`. A stream is copied until `deadline` (a
+    time.monotonic() value; None: no limit), then DecodeTimeout, `timeout` being the
+    caller's figure for the message."""
     if isinstance(stream, (str, os.PathLike)):
-        return _open_path(stream)
+        return open_path(stream)
     if hasattr(stream, "read"):
         direct = _direct_fd(stream)
         if direct is not None:
             return direct
-        return _memfd_from_chunks(_read_chunks(stream, max_input_bytes), max_input_bytes)
+        return _memfd_from_chunks(
+            _read_chunks(stream, max_input_bytes, deadline, timeout), max_input_bytes
+        )
     try:
         view = memoryview(stream)
     except TypeError:

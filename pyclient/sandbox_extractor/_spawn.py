@@ -16,6 +16,7 @@ how the end of the child is learnt and how it is killed: a `Child`.
 from __future__ import annotations
 
 import fcntl
+import mmap
 import os
 import select
 import signal
@@ -46,6 +47,19 @@ class Outcome:
     maxrss_kib: int | None = None  # the child's ru_maxrss, when known
 
 
+# Answers up to this size get an ordinary (zero-filled) bytearray; larger ones an anonymous
+# private mapping, whose pages the kernel provides only as the pixels arrive.
+_EAGER_BUFFER_BYTES = 1 << 20
+
+
+def _answer_buffer(size: int):
+    """A writable buffer of `size` bytes that costs memory only where it is written: a
+    12-byte header may announce hundreds of MiB that never come."""
+    if size <= _EAGER_BUFFER_BYTES:
+        return bytearray(size)
+    return mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+
+
 class _Stdout:
     """Reads the answer: the 12-byte header, then exactly what it announces, plus one."""
 
@@ -67,7 +81,7 @@ class _Stdout:
             self.header += chunk
             if len(self.header) == 12:
                 total = self.message_length(bytes(self.header))
-                self.buf = bytearray(total + 1)
+                self.buf = _answer_buffer(total + 1)
                 self.view = memoryview(self.buf)
                 self.view[:12] = self.header
                 self.filled = 12

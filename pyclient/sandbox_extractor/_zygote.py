@@ -23,6 +23,19 @@ below the cap, or waits. A zygote that died is replaced; a request it lost befor
 is retried once on a fresh one. A rebuilt binary (new inode or mtime) gets new zygotes.
 Zygotes exit by themselves when this process goes away (their socket reads EOF), and a
 forked copy of this process forgets (and closes) the parent's sockets.
+
+Retirement. Every child of a zygote shares its stack canary, pointer guard, library and
+heap addresses: a crash is an attacker's oracle (guess a canary byte, see whether the child
+dies), and an address leaked in one answer is valid in the next request. So a zygote is
+retired (closed; the next request starts a fresh one, with fresh ASLR and canary):
+- at once when a child died by a signal that was not the client's own kill (the
+  wall-clock timeout or a protocol violation): a crash, a seccomp kill, RLIMIT_CPU;
+- after $SANDBOX_EXTRACTOR_ZYGOTE_REQUESTS requests (default 100) or
+  $SANDBOX_EXTRACTOR_ZYGOTE_SECONDS seconds of age (default 60), whichever comes first;
+  both are read when a zygote starts.
+A retired zygote is closed without waiting (it exits when its socket closes and is reaped
+on a later call, or at shutdown), and its successor is started in a background thread,
+so that the request after a retirement does not wait for exec and warm-up.
 """
 
 from __future__ import annotations
@@ -79,6 +92,34 @@ assert _REQUEST_HEADER.size == REQUEST_HEADER_BYTES and _REPLY.size == REPLY_BYT
 START_TIMEOUT = 10.0
 # How long after a KILL the zygote may take to report the child's end.
 KILL_GRACE = 5.0
+
+# Retirement (see the top of this file): the variables and their defaults.
+ENV_MAX_REQUESTS = "SANDBOX_EXTRACTOR_ZYGOTE_REQUESTS"
+ENV_MAX_SECONDS = "SANDBOX_EXTRACTOR_ZYGOTE_SECONDS"
+DEFAULT_MAX_REQUESTS = 100
+DEFAULT_MAX_SECONDS = 60.0
+
+
+def recycling_limits() -> tuple[int, float]:
+    """(requests, seconds) after which a zygote is retired, from the environment."""
+    requests, seconds = DEFAULT_MAX_REQUESTS, DEFAULT_MAX_SECONDS
+    text = os.environ.get(ENV_MAX_REQUESTS)
+    if text:
+        try:
+            requests = int(text)
+        except ValueError:
+            requests = 0
+        if requests < 1:
+            raise ValueError(f"${ENV_MAX_REQUESTS} must be a whole number >= 1, got {text!r}")
+    text = os.environ.get(ENV_MAX_SECONDS)
+    if text:
+        try:
+            seconds = float(text)
+        except ValueError:
+            seconds = float("nan")
+        if not seconds > 0 or seconds == float("inf"):
+            raise ValueError(f"${ENV_MAX_SECONDS} must be a positive number, got {text!r}")
+    return requests, seconds
 
 
 @dataclass(frozen=True)
@@ -147,6 +188,10 @@ class Zygote:
     def __init__(self, path: str):
         self.path = path
         self.broken = False
+        self.max_requests, self.max_seconds = recycling_limits()
+        self.started_at = time.monotonic()
+        self.served = 0
+        self.retire_reason: str | None = None  # set once it must serve no more requests
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self.proc = subprocess.Popen(
@@ -223,6 +268,15 @@ class Zygote:
     def alive(self) -> bool:
         return not self.broken and self.proc.poll() is None
 
+    def worn_out(self) -> bool:
+        """True once it must be retired: a child crashed, or its requests or age are up."""
+        if self.retire_reason is None:
+            if self.served >= self.max_requests:
+                self.retire_reason = f"served {self.served} requests"
+            elif time.monotonic() - self.started_at >= self.max_seconds:
+                self.retire_reason = f"older than {self.max_seconds:g} s"
+        return self.retire_reason is not None
+
     def recv_reply(self, started: bool) -> Reply:
         try:
             data = self.sock.recv(REPLY_BYTES + 1)
@@ -274,14 +328,21 @@ class Zygote:
                 # pipes means it has exited.
                 os.close(out_w)
                 os.close(err_w)
-            return _spawn.collect(
+            child = _ServerChild(self)
+            outcome = _spawn.collect(
                 out_r,
                 err_r,
-                _ServerChild(self),
+                child,
                 start=start,
                 timeout=timeout,
                 message_length=message_length,
             )
+            self.served += 1
+            sig = outcome.signal
+            if sig is not None and not (child.sent_kill and sig == signal.SIGKILL):
+                # Not our kill: a crash or a sandbox kill, maybe one guess of a canary.
+                self.retire_reason = f"a child died by signal {sig}"
+            return outcome
         finally:
             os.close(out_r)
             os.close(err_r)
@@ -309,6 +370,16 @@ class Zygote:
             self.kill()
             self.proc.wait()
 
+    def close_later(self) -> None:
+        """Retires an idle, healthy zygote without waiting for it: closing the socket makes
+        it exit at once, and _reap_retired() collects it on a later call."""
+        _all_zygotes.discard(self)
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        with _retired_lock:
+            _retired.append(self.proc)
+
     def forget(self) -> None:
         """In a forked copy of this process: drop our socket without touching the zygote."""
         if self.sock is not None:
@@ -334,6 +405,7 @@ class _ServerChild:
         self.pid: int | None = None
         self.done: Reply | None = None
         self.refused = False
+        self.sent_kill = False
 
     def on_readable(self) -> bool:
         reply = self.zygote.recv_reply(started=self.pid is not None)
@@ -359,6 +431,7 @@ class _ServerChild:
         if self.done is None and not self.refused and not zygote.broken:
             try:
                 if kill:
+                    self.sent_kill = True
                     zygote.sock.send(KILL_MESSAGE, socket.MSG_NOSIGNAL)
                 self._wait_done(time.monotonic() + KILL_GRACE)
             except (OSError, _Gone, _Broken):
@@ -403,20 +476,27 @@ class _Family:
         self.calls = 0
         self.cannot_serve: str | None = None
         self.retired = False
+        self.spares: list[threading.Thread] = []  # threads starting a successor
+        self.starting = 0  # successors being started (counted in `count`)
 
     def acquire(self) -> Zygote:
         with self.cond:
             while True:
                 while self.idle:
                     zygote = self.idle.pop()
-                    if zygote.alive():
+                    if zygote.alive() and not zygote.worn_out():
                         return zygote
-                    self.count -= 1  # died while idle: replaced below
-                    zygote.broken = True
-                    zygote.close()
-                if self.count < _max_servers:
+                    self.count -= 1  # died or aged while idle: replaced below
+                    if zygote.alive():
+                        zygote.close_later()
+                    else:
+                        zygote.broken = True
+                        zygote.close()
+                if self.count < _max_servers and not self.starting:
                     self.count += 1
                     break
+                # Full, or a successor is on its way: it is never later than one started
+                # here would be.
                 self.cond.wait()
         try:
             return Zygote(self.path)
@@ -427,13 +507,53 @@ class _Family:
             raise
 
     def release(self, zygote: Zygote) -> None:
+        _reap_retired()
         with self.cond:
-            keep = not zygote.broken and not self.retired
+            worn_out = not zygote.broken and zygote.worn_out()
+            keep = not zygote.broken and not self.retired and not worn_out
             if keep:
                 self.idle.append(zygote)
             else:
                 self.count -= 1
+            # Its successor starts now, off the request path (the next call would
+            # otherwise wait for exec and warm-up).
+            successor = worn_out and not self.retired and self.count < _max_servers
+            if successor:
+                self.count += 1
+                self.starting += 1
             self.cond.notify()
+        if keep:
+            return
+        if worn_out:
+            zygote.close_later()
+        else:
+            zygote.close()
+        if successor:
+            thread = threading.Thread(target=self._start_spare, daemon=True)
+            with self.cond:
+                # Started before the list is pruned of finished threads: a thread not yet
+                # started is not alive either, and settle() must see every one.
+                thread.start()
+                self.spares = [t for t in self.spares if t.is_alive()] + [thread]
+
+    def _start_spare(self) -> None:
+        """In a thread: starts a zygote for the idle list (its slot is already counted)."""
+        try:
+            zygote = Zygote(self.path)
+        except BaseException:  # noqa: BLE001  (the next acquire starts one and reports why)
+            with self.cond:
+                self.count -= 1
+                self.starting -= 1
+                self.cond.notify_all()
+            return
+        with self.cond:
+            self.starting -= 1
+            keep = not self.retired
+            if keep:
+                self.idle.append(zygote)
+            else:
+                self.count -= 1
+            self.cond.notify_all()  # also those who waited for it without needing it
         if not keep:
             zygote.close()
 
@@ -450,6 +570,34 @@ class _Family:
 _lock = threading.Lock()
 _families: dict[str, _Family] = {}
 _all_zygotes: set[Zygote] = set()
+# Retired zygotes whose exit has not been collected yet (Popen objects).
+_retired: list[subprocess.Popen] = []
+_retired_lock = threading.Lock()
+
+
+def _reap_retired(wait: float = 0.0) -> None:
+    """Collects retired zygotes that have exited; with `wait`, waits that long for each,
+    then kills and reaps what is left (at shutdown)."""
+    with _retired_lock:
+        procs, _retired[:] = list(_retired), []
+    left = []
+    for proc in procs:
+        if wait:
+            try:
+                proc.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                proc.wait()
+        elif proc.poll() is None:
+            left.append(proc)
+    if left:
+        with _retired_lock:
+            _retired.extend(left)
+
+
 _max_servers = max(os.cpu_count() or 1, 1)
 # Extractions that went through a zygote in this process (for tests and curiosity).
 requests_served = 0
@@ -543,6 +691,20 @@ def run(
     raise ExtractorError("the fork server died twice before forking", extractor=path)
 
 
+def settle() -> None:
+    """Waits for the background work of retirement: successors being started, retired
+    zygotes not yet reaped. Afterwards every process and fd of the pool is a live zygote
+    and its socket (for tests that count them; calls never need it)."""
+    with _lock:
+        families = list(_families.values())
+    for family in families:
+        with family.cond:
+            spares = list(family.spares)
+        for thread in spares:
+            thread.join(START_TIMEOUT + 5)
+    _reap_retired(wait=2.0)
+
+
 def shutdown() -> None:
     """Ends every zygote of this process and reaps it (they also end by themselves when
     the process exits). The pool starts new ones on the next call."""
@@ -551,10 +713,21 @@ def shutdown() -> None:
         _families.clear()
     for family in families:
         family.retire()
+        # A successor being started sees the family retired and closes itself: wait for it,
+        # so that nothing is left running when this returns.
+        with family.cond:
+            spares = list(family.spares)
+        for thread in spares:
+            thread.join(START_TIMEOUT + 5)
+    _reap_retired(wait=2.0)
 
 
 def _after_fork_in_child() -> None:
-    global _lock, _families, _all_zygotes
+    global _lock, _families, _all_zygotes, _retired, _retired_lock
+    for proc in _retired:
+        proc.returncode = 0  # not our child here: never wait for it
+    _retired = []
+    _retired_lock = threading.Lock()
     for zygote in list(_all_zygotes):
         try:
             zygote.forget()

@@ -1,10 +1,14 @@
 """Command line: `python3 -m sandbox_extractor probe|thumbnail ...`.
 
-probe FILE...       one JSON object per line per file: its metadata, or
-                    {"file", "error", "status", "detail"}.
-thumbnail SRC... -o DIR [--size N|WxH] [-j N]
-                    PNG thumbnails of files and (recursively) directories, N parallel
-                    workers; one line per rejected file on stderr, a summary at the end.
+probe FILE...       one JSON object per line per file: {"file", "metadata": {...}} with
+                    the extractor's fields nested (so none of them can stand in for the
+                    record's own keys), or {"file", "error", "status", "detail"}.
+thumbnail SRC... -o DIR [--size N|WxH] [-j N] [--follow-symlinks]
+                    PNG thumbnails of files and (recursively, without recursion limit)
+                    directories, N parallel workers; one line per rejected file or
+                    unreadable directory on stderr, a summary at the end. A file found in
+                    a directory whose real path is outside that directory (a symlink out
+                    of the tree) is skipped and reported, unless --follow-symlinks.
 --execution oneshot|server|auto
                     one process per file, or fork servers (one per worker, started on
                     first use); default: $SANDBOX_EXTRACTOR_MODE, else server.
@@ -21,17 +25,26 @@ import json
 import os
 import stat
 import sys
-import threading
+import tempfile
 import time
+from dataclasses import dataclass
 
-from . import _api, _zygote
+from . import _api, _input, _zygote
 from ._errors import DecodeError, ExtractorUnavailable, printable
 from ._locate import find_extractor
 
 _KINDS = {k.value: k for k in _api.StreamKind}
 
 
+class OutsideSourceError(Exception):
+    """A file found in a source directory resolves to a path outside it."""
+
+    kind = "outside_source"
+
+
 def _error_record(exc: BaseException) -> dict:
+    if isinstance(exc, OutsideSourceError):
+        return {"error": exc.kind, "status": None, "detail": str(exc)}
     if isinstance(exc, DecodeError):
         return {"error": exc.kind, "status": exc.status, "detail": exc.detail}
     if isinstance(exc, OSError):
@@ -93,6 +106,12 @@ def _build_parser() -> argparse.ArgumentParser:
     thumb.add_argument(
         "-j", "--jobs", type=int, default=os.cpu_count() or 1, help="parallel workers"
     )
+    thumb.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="also thumbnail files in SRC directories whose real path is outside SRC "
+        "(default: skip and report them; symlinked directories are never descended)",
+    )
     _add_limit_options(thumb)
     return parser
 
@@ -103,7 +122,8 @@ def _probe(args) -> int:
     for path in args.files:
         try:
             info = _api.probe_format(kind, path, execution=args.execution, **_limits(args))
-            record = {"file": path, **info.as_dict()}
+            # Nested: the extractor chooses these keys, the record's own are ours.
+            record = {"file": path, "metadata": info.as_dict()}
         except ExtractorUnavailable:
             raise
         except (DecodeError, OSError) as exc:
@@ -116,12 +136,27 @@ def _probe(args) -> int:
 # ---- thumbnail ------------------------------------------------------------------------
 
 
-def _walk(sources: list[str], output: str):
-    """Yields (source path, path relative to the output dir) in a stable order.
+@dataclass(frozen=True)
+class _Job:
+    """One item of the walk: a file to thumbnail (`rel` is its path below the output
+    directory; `root`, when set, the real path it must stay inside), or a directory that
+    could not be listed (`error`)."""
 
-    A directory's regular files are mirrored below it (symlinks to regular files are
-    followed, symlinks to directories are not, FIFOs and devices are skipped); the
-    output directory itself is never walked. A file given directly maps to its name.
+    src: str
+    rel: str = ""
+    root: str | None = None
+    error: OSError | None = None
+
+
+def _walk(sources: list[str], output: str, follow_symlinks: bool = False):
+    """Yields _Jobs in a stable order (a directory's files by name, then its
+    subdirectories, depth first).
+
+    A directory's regular files are mirrored below it (symlinks to files are followed,
+    symlinked directories are not descended, FIFOs and devices are skipped); the output
+    directory itself is never walked. A file given directly maps to its name. The walk
+    keeps its own stack, so no depth of nesting can exhaust Python's recursion limit; a
+    directory that cannot be listed is a _Job with `error`, and the walk goes on.
     """
     try:
         out_st = os.stat(output)
@@ -132,29 +167,92 @@ def _walk(sources: list[str], output: str):
         try:
             st = os.stat(src)
         except OSError:
-            yield src, os.path.basename(src)  # reported as a failure by the worker
+            yield _Job(src, os.path.basename(src))  # reported as a failure by the worker
             continue
         if not stat.S_ISDIR(st.st_mode):
-            yield src, os.path.basename(os.path.normpath(src))
+            yield _Job(src, os.path.basename(os.path.normpath(src)))
             continue
-        for root, dirs, files in os.walk(src):
-            kept = []
-            for d in sorted(dirs):
+        root = None if follow_symlinks else os.path.realpath(src)
+        stack = [src]
+        while stack:
+            directory = stack.pop()
+            try:
+                with os.scandir(directory) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError as exc:
+                yield _Job(directory, error=exc)
+                continue
+            subdirs = []
+            for entry in entries:
                 try:
-                    dst = os.stat(os.path.join(root, d))
-                except OSError:
-                    continue
-                if (dst.st_dev, dst.st_ino) != out_id:
-                    kept.append(d)
-            dirs[:] = kept
-            for name in sorted(files):
-                path = os.path.join(root, name)
-                try:
-                    if not stat.S_ISREG(os.stat(path).st_mode):
+                    if entry.is_dir(follow_symlinks=False):
+                        dst = entry.stat(follow_symlinks=False)
+                        if (dst.st_dev, dst.st_ino) != out_id:
+                            subdirs.append(entry.path)
                         continue
-                except OSError:
+                    # Follows a symlink (a dangling one is False); FIFOs, devices: skipped.
+                    if not entry.is_file():
+                        continue
+                except OSError as exc:  # e.g. a path past PATH_MAX: reported, not lost
+                    yield _Job(entry.path, error=exc)
                     continue
-                yield path, os.path.relpath(path, src)
+                yield _Job(entry.path, os.path.relpath(entry.path, src), root)
+            stack.extend(reversed(subdirs))
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _open_source(src: str, root: str | None):
+    """Opens `src` as the API opens a path (same errors). With `root`, the file actually
+    opened (the descriptor's own path, so a symlink swapped in after the walk changes
+    nothing) must lie inside it."""
+    fd = _input.open_path(src).fd
+    try:
+        if root is not None:
+            try:
+                real = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:  # no /proc: the path's resolution (checked, not race-free)
+                real = os.path.realpath(src)
+            if not _inside(real, root):
+                raise OutsideSourceError(
+                    f"resolves to {real}, outside the source directory {root} "
+                    "(--follow-symlinks to thumbnail it anyway)"
+                )
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _makedirs(path: str) -> None:
+    """os.makedirs without its recursion: a mirrored tree may be thousands deep."""
+    missing = []
+    head = path
+    while head and not os.path.isdir(head):
+        missing.append(head)
+        parent = os.path.dirname(head)
+        if parent == head:
+            break
+        head = parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory)
+        except FileExistsError:
+            if not os.path.isdir(directory):
+                raise
+
+
+def _umask() -> int:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
 
 
 class _Namer:
@@ -193,16 +291,22 @@ class _Namer:
             n += 1
 
 
-def _thumbnail_one(src: str, dst: str, args, kind) -> None:
-    image = _api.load_image(
-        kind, src, size=args.size, mode="RGBA", execution=args.execution, **_limits(args)
-    )
+def _thumbnail_one(job: _Job, dst: str, args, kind) -> None:
+    with _open_source(job.src, job.root) as source:
+        image = _api.load_image(
+            kind, source, size=args.size, mode="RGBA", execution=args.execution,
+            **_limits(args),
+        )  # fmt: skip
     if image.getchannel("A").getextrema() == (255, 255):
         image = image.convert("RGB")
-    os.makedirs(os.path.dirname(dst), exist_ok=True)
-    tmp = f"{dst}.tmp-{os.getpid()}-{threading.get_ident()}"
+    _makedirs(os.path.dirname(dst))
+    # A short, unique name in the same directory (dst itself may be near NAME_MAX), made
+    # with O_EXCL so it never replaces anything, then renamed over dst in one step.
+    fd, tmp = tempfile.mkstemp(prefix=".sx-", suffix=".tmp", dir=os.path.dirname(dst))
     try:
-        image.save(tmp, "PNG")
+        os.fchmod(fd, 0o666 & ~_umask())  # what a plain open() would have given
+        with os.fdopen(fd, "wb") as f:
+            image.save(f, "PNG")
         os.replace(tmp, dst)
     except BaseException:
         try:
@@ -249,17 +353,19 @@ def _thumbnail(args) -> int:
     find_extractor(_api._BINARIES[kind], str(kind))  # fail early, not once per file
     os.makedirs(args.output, exist_ok=True)
 
-    jobs = list(_walk(args.sources, args.output))
+    walked = list(_walk(args.sources, args.output, args.follow_symlinks))
+    unlisted = [job for job in walked if job.error is not None]
+    jobs = [job for job in walked if job.error is None]
     namer = _Namer(args.output)
-    for src, _rel in jobs:
-        namer.add_source(src)
-    planned = [(src, namer.name(rel)) for src, rel in jobs]
+    for job in jobs:
+        namer.add_source(job.src)
+    planned = [(job, namer.name(job.rel)) for job in jobs]
 
     progress = _Progress()
     start = time.monotonic()
     done = 0
     failures: collections.Counter[str] = collections.Counter()
-    total = len(planned)
+    total = len(planned) + len(unlisted)
 
     def report(src: str, exc: BaseException) -> None:
         record = _error_record(exc)
@@ -271,6 +377,10 @@ def _thumbnail(args) -> int:
             flush=True,
         )
 
+    for job in unlisted:  # a directory that could not be listed: the rest goes on
+        failures[_error_record(job.error)["error"]] += 1
+        report(job.src, job.error)
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         pending: dict[concurrent.futures.Future, str] = {}
         queue = iter(planned)
@@ -281,8 +391,8 @@ def _thumbnail(args) -> int:
                 if item is None:
                     exhausted = True
                     break
-                src, dst = item
-                pending[pool.submit(_thumbnail_one, src, dst, args, kind)] = src
+                job, dst = item
+                pending[pool.submit(_thumbnail_one, job, dst, args, kind)] = job.src
             if not pending:
                 break
             finished, _ = concurrent.futures.wait(

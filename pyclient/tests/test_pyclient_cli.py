@@ -36,9 +36,9 @@ def test_probe_json_lines(extractors, capsys):
     assert cli.main(["probe", *files]) == 1
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(lines) == 3
-    assert lines[0] == {"file": files[0], "format": "jpeg", "width": 120, "height": 80,
-                        "bit_depth": 8, "color_type": "ycbcr", "has_alpha": False,
-                        "progressive": False, "orientation": 6, "arithmetic": False}
+    assert lines[0] == {"file": files[0], "metadata": {
+        "format": "jpeg", "width": 120, "height": 80, "bit_depth": 8, "color_type": "ycbcr",
+        "has_alpha": False, "progressive": False, "orientation": 6, "arithmetic": False}}
     assert lines[1]["error"] == "bad_input" and lines[1]["status"] == 1 and lines[1]["detail"]
     assert lines[2]["error"] == "os_error" and lines[2]["status"] is None
     assert cli.main(["probe", files[0]]) == 0
@@ -143,4 +143,4 @@ def test_module_entry_point(extractors):
         capture_output=True, text=True, env=env, timeout=60,
     )
     assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout)["format"] == "png"
+    assert json.loads(run.stdout)["metadata"]["format"] == "png"

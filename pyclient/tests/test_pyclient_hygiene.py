@@ -20,7 +20,16 @@ def selftest(word: bytes, mode: str = "probe", **kw):
 
 
 def open_fds() -> set[int]:
-    return {int(n) for n in os.listdir("/proc/self/fd")}
+    """The fds open now. The listing's own directory fd (closed once listdir returns) is
+    left out: it takes the lowest free number, which moves as the pool's sockets do."""
+    fds = set()
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            os.fstat(int(name))
+        except OSError:
+            continue
+        fds.add(int(name))
+    return fds
 
 
 def child_pids() -> list[int]:
@@ -53,7 +62,10 @@ def pool_fds_and_pids() -> tuple[set[int], set[int]]:
 
 def assert_only_the_pool_remains(before: set[int]) -> None:
     """Beyond the fds in `before`, only the zygotes' sockets are open; the only children
-    are live zygotes (no zombie, no stray extraction); then shut down, nothing at all."""
+    are live zygotes (no zombie, no stray extraction); then shut down, nothing at all.
+    Retirement works in the background (a successor starting, a retired zygote not yet
+    reaped): settle() waits for it first."""
+    _zygote.settle()
     sockets, pids = pool_fds_and_pids()
     assert open_fds() == before | sockets
     for pid in child_pids():
