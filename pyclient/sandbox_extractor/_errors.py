@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import signal as _signal
 
+from ._status import Status
+
 # How much of an exception's stderr excerpt str() shows; .stderr keeps more.
 _STR_STDERR_CHARS = 200
 
@@ -73,8 +75,6 @@ class DecodeError(Exception):
 
     @property
     def status_name(self) -> str | None:
-        from ._wire import Status
-
         if self.status is None:
             return None
         try:

@@ -9,7 +9,6 @@ PROTOCOL.md and to common/sx_wire.h, sx_status.h and sx_limits.h.
 
 from __future__ import annotations
 
-import enum
 import math
 import re
 import struct
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from ._errors import ProtocolError
+from ._status import Status
 
 # Header.
 MAGIC = b"SXAN"
@@ -64,20 +64,6 @@ POOL_RESERVE_BYTES = 4 << 30
 BOX_MAX_SIDE = 8192
 CPU_SECONDS_DEFAULT = 10
 CPU_SECONDS_MAX = 300
-
-
-class Status(enum.IntEnum):
-    """Status codes of error messages; fixed, never reused."""
-
-    OK = 0
-    BAD_INPUT = 1
-    UNSUPPORTED = 2
-    LIMIT = 3
-    NO_MEMORY = 4
-    IO = 5
-    INTERNAL = 6
-    BAD_REQUEST = 7
-    SANDBOX = 8
 
 
 _HEADER = struct.Struct("<4sHHI")

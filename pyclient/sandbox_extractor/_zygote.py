@@ -11,11 +11,7 @@ wait status, CPU time and ru_maxrss). At the wall-clock deadline, or when the an
 the protocol, the client sends KILL: the zygote, the only one that reaps the child, kills
 it while its pid is still its own, so a late kill can never hit a reused pid.
 
-Execution modes (the `execution` argument, else $SANDBOX_EXTRACTOR_MODE, else "auto"):
-- "oneshot": one process per call (_spawn.run).
-- "server": through a zygote; ExtractorUnavailable when the binary cannot serve.
-- "auto": the first call to an extractor in this process is one-shot; from the second on,
-  a zygote is used (and if the binary cannot serve, one-shot quietly continues).
+The choice between one-shot and fork server is _runner.py's; this module is the pool.
 
 Per extractor binary up to `max_servers` zygotes (default: the core count) are started
 lazily, each serving one request at a time; a thread takes an idle one, starts a new one
@@ -56,9 +52,6 @@ from typing import Callable
 
 from . import _spawn
 from ._errors import ExtractorError, ExtractorUnavailable, printable
-
-ENV_MODE = "SANDBOX_EXTRACTOR_MODE"
-EXECUTIONS = ("auto", "oneshot", "server")
 
 # ---- the wire (PROTOCOL.md "Fork-server requests"; common/sx_zygote.h) --------------------
 VERSION = 1
@@ -154,7 +147,7 @@ def decode_reply(data: bytes) -> Reply:
 # ---- failures internal to this module --------------------------------------------------
 
 
-class _CannotStart(Exception):
+class CannotStart(Exception):
     """The binary did not become a ready zygote (it may not support --server)."""
 
 
@@ -232,7 +225,7 @@ class Zygote:
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise _CannotStart(f"not ready after {START_TIMEOUT:g} s")
+                    raise CannotStart(f"not ready after {START_TIMEOUT:g} s")
                 for fd, _events in poller.poll(int(remaining * 1000) + 1):
                     if fd == err.fd:
                         if not err.on_readable():
@@ -251,7 +244,7 @@ class Zygote:
                         except BlockingIOError:
                             pass
                         said = printable(err.kept.decode("utf-8", "replace").strip(), 200)
-                        raise _CannotStart(
+                        raise CannotStart(
                             f"exited with status {status} before it was ready"
                             + (f" ({said})" if said else "")
                         )
@@ -260,7 +253,7 @@ class Zygote:
                         raise _Broken(f"fork server said type {reply.type} before READY")
                     return
         except _Broken as exc:
-            raise _CannotStart(str(exc)) from None
+            raise CannotStart(str(exc)) from None
         finally:
             # The zygote closes its stderr before READY; anything later has nowhere to go.
             self.proc.stderr.close()
@@ -479,6 +472,12 @@ class _Family:
         self.spares: list[threading.Thread] = []  # threads starting a successor
         self.starting = 0  # successors being started (counted in `count`)
 
+    def note_call(self) -> bool:
+        """Counts a call to this binary; True for the first one in this process."""
+        with self.cond:
+            self.calls += 1
+            return self.calls == 1
+
     def acquire(self) -> Zygote:
         with self.cond:
             while True:
@@ -613,17 +612,8 @@ def set_max_servers(n: int) -> int:
     return previous
 
 
-def resolve_execution(execution: str | None, default: str = "auto") -> str:
-    source = "execution"
-    if execution is None:
-        execution = os.environ.get(ENV_MODE) or default
-        source = f"${ENV_MODE}"
-    if execution not in EXECUTIONS:
-        raise ValueError(f"{source} must be one of {', '.join(EXECUTIONS)}, got {execution!r}")
-    return execution
-
-
-def _family(path: str) -> _Family:
+def pool(path: str) -> _Family:
+    """The zygotes of extractor `path` (a new pool when the binary was rebuilt)."""
     st = os.stat(path)
     ident = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
     old = None
@@ -637,39 +627,24 @@ def _family(path: str) -> _Family:
     return family
 
 
-def run(
-    path: str,
+def serve(
+    family: _Family,
     args: list[str],
     stdin_fd: int,
     *,
     timeout: float,
     message_length: Callable[[bytes], int],
-    execution: str,
 ) -> _spawn.Outcome:
-    """One extraction in the given execution mode (already resolved)."""
+    """One extraction through a zygote of `family`. CannotStart (also remembered in
+    family.cannot_serve) when the binary cannot serve; ExtractorError when a server breaks
+    during the request. A request lost before any fork is tried once more on a fresh one."""
     global requests_served
-
-    def oneshot() -> _spawn.Outcome:
-        return _spawn.run(path, args, stdin_fd, timeout=timeout, message_length=message_length)
-
-    if execution == "oneshot":
-        return oneshot()
-    family = _family(path)
-    with family.cond:
-        family.calls += 1
-        first = family.calls == 1
-    if execution == "auto" and (first or family.cannot_serve):
-        return oneshot()
     for _attempt in range(2):
         try:
             zygote = family.acquire()
-        except _CannotStart as exc:
+        except CannotStart as exc:
             family.cannot_serve = str(exc)
-            if execution == "auto":
-                return oneshot()
-            raise ExtractorUnavailable(
-                f"extractor {path!r} cannot run as a fork server: {exc}"
-            ) from None
+            raise
         try:
             outcome = zygote.run(args, stdin_fd, timeout=timeout, message_length=message_length)
             requests_served += 1
@@ -677,18 +652,20 @@ def run(
         except _Gone as exc:
             if exc.started:
                 raise ExtractorError(
-                    "the fork server died during the extraction", extractor=path
+                    "the fork server died during the extraction", extractor=family.path
                 ) from None
             # It died before forking: nothing ran. Once more, on a fresh zygote.
         except _Refused as exc:
             raise ExtractorError(
-                f"the fork server could not start the extraction: {exc}", extractor=path
+                f"the fork server could not start the extraction: {exc}", extractor=family.path
             ) from None
         except _Broken as exc:
-            raise ExtractorError(f"the fork server misbehaved: {exc}", extractor=path) from None
+            raise ExtractorError(
+                f"the fork server misbehaved: {exc}", extractor=family.path
+            ) from None
         finally:
             family.release(zygote)
-    raise ExtractorError("the fork server died twice before forking", extractor=path)
+    raise ExtractorError("the fork server died twice before forking", extractor=family.path)
 
 
 def settle() -> None:

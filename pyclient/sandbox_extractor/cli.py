@@ -29,11 +29,11 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from . import _api, _input, _zygote
+from . import _api, _input, _request, _runner, _zygote
 from ._errors import DecodeError, ExtractorUnavailable, printable
 from ._locate import find_extractor
 
-_KINDS = {k.value: k for k in _api.StreamKind}
+_KINDS = {k.value: k for k in _request.StreamKind}
 
 
 class OutsideSourceError(Exception):
@@ -65,18 +65,18 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kind", choices=sorted(_KINDS), default="image", help="input kind (default image)"
     )
-    parser.add_argument("--max-pixels", type=int, default=_api.DEFAULT_MAX_PIXELS)
-    parser.add_argument("--max-input-bytes", type=int, default=_api.DEFAULT_MAX_INPUT_BYTES)
-    parser.add_argument("--memory", type=int, default=_api.DEFAULT_MEMORY, help="pool cap, bytes")
+    parser.add_argument("--max-pixels", type=int, default=_request.DEFAULT_MAX_PIXELS)
+    parser.add_argument("--max-input-bytes", type=int, default=_request.DEFAULT_MAX_INPUT_BYTES)
+    parser.add_argument("--memory", type=int, default=_request.DEFAULT_MEMORY, help="pool cap, bytes")
     parser.add_argument(
-        "--timeout", type=float, default=_api.DEFAULT_TIMEOUT, help="seconds per file"
+        "--timeout", type=float, default=_request.DEFAULT_TIMEOUT, help="seconds per file"
     )
     parser.add_argument(
         "--execution",
-        choices=_zygote.EXECUTIONS,
+        choices=_runner.EXECUTIONS,
         default=None,
         help="oneshot: a process per file; server: fork servers, one per worker; auto: "
-        f"one-shot for the first file (default: ${_zygote.ENV_MODE}, else server)",
+        f"one-shot for the first file (default: ${_runner.ENV_MODE}, else server)",
     )
 
 
@@ -350,7 +350,7 @@ class _Progress:
 
 def _thumbnail(args) -> int:
     kind = _KINDS[args.kind]
-    find_extractor(_api._BINARIES[kind], str(kind))  # fail early, not once per file
+    find_extractor(_request.extractor_name(kind), str(kind))  # fail early, not once per file
     os.makedirs(args.output, exist_ok=True)
 
     walked = list(_walk(args.sources, args.output, args.follow_symlinks))
@@ -429,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:
-        _api.make_request(
+        _request.make_request(
             "thumbnail", size=getattr(args, "size", 1), **_limits(args)
         )  # the limits are checked once, before any file
     except (TypeError, ValueError) as exc:
@@ -438,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("-j must be at least 1")
     try:
         # A batch is what the fork servers are for: server mode unless told otherwise.
-        args.execution = _zygote.resolve_execution(args.execution, default="server")
+        args.execution = _runner.resolve_execution(args.execution, default="server")
     except ValueError as exc:
         parser.error(str(exc))
     # One zygote per worker; put back for an in-process caller, and none left running.

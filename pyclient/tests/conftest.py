@@ -41,10 +41,10 @@ def bin_dir() -> Path:
 def extractors(bin_dir, monkeypatch):
     """Points the client at the built extractors for one test, in one-shot mode unless the
     test asks for `execution`."""
-    from sandbox_extractor import _zygote
+    from sandbox_extractor import _runner, _zygote
 
     monkeypatch.setenv(ENV_VAR, str(bin_dir))
-    monkeypatch.setenv(_zygote.ENV_MODE, "oneshot")
+    monkeypatch.setenv(_runner.ENV_MODE, "oneshot")
     yield bin_dir
     _zygote.shutdown()
 
@@ -53,9 +53,9 @@ def extractors(bin_dir, monkeypatch):
 def execution(request, extractors, monkeypatch):
     """Runs the test in each execution mode: the mode's name, also set in the environment
     so that calls without an explicit `execution` use it."""
-    from sandbox_extractor import _zygote
+    from sandbox_extractor import _runner, _zygote
 
-    monkeypatch.setenv(_zygote.ENV_MODE, request.param)
+    monkeypatch.setenv(_runner.ENV_MODE, request.param)
     served = _zygote.requests_served
     yield request.param
     _zygote.shutdown()

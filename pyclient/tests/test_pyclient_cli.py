@@ -9,7 +9,7 @@ import sys
 import pytest
 from PIL import Image
 
-from sandbox_extractor import cli
+from sandbox_extractor import _runner, cli
 from sxtest_paths import FIXTURES, REPO
 
 GOOD = ["jpeg_exif_orientation_6.jpg", "png_rgba8.png", "jpeg_1600x1200.jpg", "png_gray8.png"]
@@ -117,11 +117,11 @@ def test_execution_option_and_variable(extractors, monkeypatch, capsys):
     assert _zygote.requests_served == served + 2
     assert cli.main(["probe", "--execution", "oneshot", good]) == 0
     assert _zygote.requests_served == served + 2
-    monkeypatch.delenv(_zygote.ENV_MODE)
+    monkeypatch.delenv(_runner.ENV_MODE)
     assert cli.main(["probe", good]) == 0  # a batch: server by default
     assert _zygote.requests_served == served + 3
     assert not _zygote._all_zygotes  # the CLI leaves no zygote behind
-    monkeypatch.setenv(_zygote.ENV_MODE, "fast")
+    monkeypatch.setenv(_runner.ENV_MODE, "fast")
     with pytest.raises(SystemExit) as info:
         cli.main(["probe", good])
     assert info.value.code == 2 and "SANDBOX_EXTRACTOR_MODE" in capsys.readouterr().err

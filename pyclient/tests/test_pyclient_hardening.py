@@ -20,7 +20,7 @@ import time
 import pytest
 
 import sandbox_extractor as sx
-from sandbox_extractor import DecodeTimeout, SandboxViolation, _api, _input, _zygote, cli
+from sandbox_extractor import DecodeTimeout, SandboxViolation, _input, _judge, _locate, _request, _runner, _wire, _zygote, cli
 from sxtest_paths import FIXTURES
 
 # Spelled out (not _zygote's constants), so that these tests run, and fail on their
@@ -34,7 +34,7 @@ OTHER = FIXTURES / "good" / "png_rgba8.png"
 
 def selftest(word: bytes, mode="probe", **kw):
     kw.setdefault("timeout", 10)
-    return _api.run_extractor("sx-selftest", _api.make_request(mode, **kw), word)
+    return _runner.run_extractor("sx-selftest", _request.make_request(mode, **kw), word)
 
 
 def zygote_pids() -> set[int]:
@@ -51,7 +51,7 @@ def selftest_as_lua(bin_dir, tmp_path, monkeypatch):
     fake.mkdir()
     shutil.copy(bin_dir / "sx-selftest", fake / "sx-lua")
     monkeypatch.setenv("SANDBOX_EXTRACTOR_BIN_DIR", str(fake))
-    monkeypatch.setenv(_zygote.ENV_MODE, "oneshot")
+    monkeypatch.setenv(_runner.ENV_MODE, "oneshot")
     yield fake
     _zygote.shutdown()
 
@@ -75,7 +75,7 @@ def test_probe_record_keys_cannot_be_forged(selftest_as_lua, tmp_path, capsys):
 
 @pytest.fixture
 def server(extractors, monkeypatch):
-    monkeypatch.setenv(_zygote.ENV_MODE, "server")
+    monkeypatch.setenv(_runner.ENV_MODE, "server")
     monkeypatch.delenv(MAX_REQUESTS, raising=False)
     monkeypatch.delenv(MAX_SECONDS, raising=False)
     _zygote.shutdown()
@@ -173,14 +173,14 @@ def unlimited_stack():
 @pytest.mark.parametrize("mode", ["oneshot", "server"])
 def test_the_stack_is_bounded_whatever_the_parent_allowed(extractors, unlimited_stack, mode):
     _zygote.shutdown()  # a zygote started now inherits the unlimited stack
-    request = _api.make_request("probe", memory=16 << 20, timeout=10)
+    request = _request.make_request("probe", memory=16 << 20, timeout=10)
 
     def run(word: bytes):
         with _input.open_input(word, request.max_input_bytes) as source:
-            return _zygote.run(
-                _api.find_extractor("sx-selftest"), request.argv(), source.fd,
+            return _runner.run(
+                _locate.find_extractor("sx-selftest"), request.argv(), source.fd,
                 timeout=request.timeout, execution=mode,
-                message_length=lambda h: _api._wire.message_length(h, request.expect()),
+                message_length=lambda h: _wire.message_length(h, request.expect()),
             )  # fmt: skip
 
     baseline = run(b"ok-meta")
@@ -192,7 +192,7 @@ def test_the_stack_is_bounded_whatever_the_parent_allowed(extractors, unlimited_
     grown = outcome.maxrss_kib - baseline.maxrss_kib
     assert grown < 32 * 1024, f"peak RSS {grown >> 10} MiB above a well-behaved child's"
     with pytest.raises(SandboxViolation, match="SIGSEGV"):
-        _api.judge(outcome, request, "sx-selftest")
+        _judge.judge(outcome, request, "sx-selftest")
 
 
 # ---- 4. symlinks out of the source tree ---------------------------------------------

@@ -8,15 +8,15 @@ import os
 
 import pytest
 
-from sandbox_extractor import DecodeError, probe_format, load_image, STREAM_IMAGE
-from sandbox_extractor import _api, _spawn, _zygote
+from sandbox_extractor import DecodeError, STREAM_IMAGE, _request, _runner, load_image, probe_format
+from sandbox_extractor import _spawn, _zygote
 
 from sxtest_paths import FIXTURES
 
 
 def selftest(word: bytes, mode: str = "probe", **kw):
     kw.setdefault("timeout", 10)
-    return _api.run_extractor("sx-selftest", _api.make_request(mode, **kw), word)
+    return _runner.run_extractor("sx-selftest", _request.make_request(mode, **kw), word)
 
 
 def open_fds() -> set[int]:
@@ -96,7 +96,7 @@ def test_child_sees_no_environment_and_no_extra_fd(execution, monkeypatch):
 
 
 def test_stderr_flood_is_bounded(extractors):
-    request = _api.make_request("probe", timeout=10)
+    request = _request.make_request("probe", timeout=10)
     path = str(extractors / "sx-selftest")
     fd = os.memfd_create("word")
     try:

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from sandbox_extractor import _request, _runner
 from sandbox_extractor import (
     DecodeTimeout,
     ExtractorError,
@@ -20,8 +21,8 @@ from sxtest_paths import SANDBOX_KILL
 
 def selftest(word: bytes, mode: str = "probe", **kw):
     kw.setdefault("timeout", 10)
-    request = _api.make_request(mode, **kw)
-    return _api.run_extractor("sx-selftest", request, word)
+    request = _request.make_request(mode, **kw)
+    return _runner.run_extractor("sx-selftest", request, word)
 
 
 def test_ok_meta(execution):

@@ -9,13 +9,14 @@ import time
 
 import pytest
 
+from sandbox_extractor import _request, _runner
 from sandbox_extractor import (
     DecodeTimeout,
     ExtractorUnavailable,
     ProtocolError,
     SandboxViolation,
 )
-from sandbox_extractor import _api, _spawn
+from sandbox_extractor import _spawn
 
 HEADER = "import os, struct, sys, time\nout = os.write\n"
 META = (
@@ -41,8 +42,8 @@ def fake(tmp_path, monkeypatch):
 
 
 def run(timeout=5.0, mode="probe", **kw):
-    request = _api.make_request(mode, timeout=timeout, **kw)
-    return _api.run_extractor("sx-fake", request, b"input")
+    request = _request.make_request(mode, timeout=timeout, **kw)
+    return _runner.run_extractor("sx-fake", request, b"input")
 
 
 def test_fake_ok(fake):
@@ -124,7 +125,7 @@ def test_exit_status_without_answer(fake):
 
 def test_stderr_is_bounded(fake):
     fake("for _ in range(64):\n    os.write(2, b'e' * 65536)\nout(1, meta())\n")
-    request = _api.make_request("probe", timeout=5)
+    request = _request.make_request("probe", timeout=5)
     path = os.path.join(os.environ["SANDBOX_EXTRACTOR_BIN_DIR"], "sx-fake")
     with open("/dev/null", "rb") as devnull:
         outcome = _spawn.run(path, request.argv(), devnull.fileno(), timeout=5,

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sxtest_messages as M
+from sandbox_extractor import _judge, _request
 from sandbox_extractor import (
     BadInputError,
     DecodeError,
@@ -208,7 +209,7 @@ def outcome(stdout=b"", exit_status=0, sig=None, cpu=0.0, timed_out=False):
                           violation=None)
 
 
-PROBE = _api.make_request("probe", timeout=2)
+PROBE = _request.make_request("probe", timeout=2)
 
 
 @pytest.mark.parametrize(
@@ -238,19 +239,19 @@ PROBE = _api.make_request("probe", timeout=2)
 )
 def test_judge(run, exc):
     with pytest.raises(exc) as info:
-        _api.judge(run, PROBE, "/x/sx-test")
+        _judge.judge(run, PROBE, "/x/sx-test")
     assert info.value.stderr == b"some stderr"
     assert "some stderr" in str(info.value)
 
 
 def test_judge_accepts_and_exception_details():
-    assert isinstance(_api.judge(outcome(M.meta(M.IMAGE_META), 0), PROBE, "x"), _wire.MetaAnswer)
+    assert isinstance(_judge.judge(outcome(M.meta(M.IMAGE_META), 0), PROBE, "x"), _wire.MetaAnswer)
     with pytest.raises(BadInputError) as info:
-        _api.judge(outcome(M.error(1, b"bad \x1b[2J"), 1), PROBE, "x")
+        _judge.judge(outcome(M.error(1, b"bad \x1b[2J"), 1), PROBE, "x")
     assert info.value.status == 1 and info.value.detail == "bad \x1b[2J"
     assert "\x1b" not in str(info.value) and "BAD_INPUT" in str(info.value)
     with pytest.raises(SandboxViolation, match="SIGSEGV"):
-        _api.judge(outcome(b"", None, signal.SIGSEGV), PROBE, "x")
+        _judge.judge(outcome(b"", None, signal.SIGSEGV), PROBE, "x")
 
 
 def test_judge_filter_kill_and_sandbox_refusal():
@@ -258,11 +259,11 @@ def test_judge_filter_kill_and_sandbox_refusal():
     # verdict as strict mode's SIGKILL, whatever the CPU time (RLIMIT_CPU never sends it).
     for sig in (signal.SIGKILL, signal.SIGSYS):
         with pytest.raises(SandboxViolation, match="forbidden system call") as info:
-            _api.judge(outcome(b"", None, sig), PROBE, "x")
+            _judge.judge(outcome(b"", None, sig), PROBE, "x")
         assert info.value.signal == sig
     # SANDBOX: an ExtractorError (not the file's fault) that says what to change.
     with pytest.raises(SandboxUnavailable) as info:
-        _api.judge(outcome(M.error(8, b"cannot read the seccomp mode"), 1), PROBE, "x")
+        _judge.judge(outcome(M.error(8, b"cannot read the seccomp mode"), 1), PROBE, "x")
     assert isinstance(info.value, ExtractorError) and info.value.status == 8
     assert info.value.detail.startswith("cannot read the seccomp mode; ")
     assert "allow prctl" in info.value.detail and "Containers and services" in info.value.detail
@@ -409,13 +410,13 @@ def test_judge_only_raises_decode_error(sample, data, exit_status, sig):
     if expect.result == 2:
         request = PROBE
     else:
-        request = _api.Request(mode="thumbnail" if expect.box_width else "full",
+        request = _request.Request(mode="thumbnail" if expect.box_width else "full",
                                box=(expect.box_width, expect.box_height) if expect.box_width else None,
                                channels=expect.channels, max_pixels=expect.max_pixels,
                                max_input_bytes=1000, memory=16 << 20, cpu_seconds=1, timeout=1.0)
     run = outcome(message, exit_status, sig, cpu=data.draw(st.floats(0, 2)))
     try:
-        answer = _api.judge(run, request, "x")
+        answer = _judge.judge(run, request, "x")
     except DecodeError:
         return
     assert sig is None and exit_status == 0 and not isinstance(answer, _wire.ErrorAnswer)

@@ -11,11 +11,11 @@ import time
 import pytest
 
 import sandbox_extractor as sx
+from sandbox_extractor import _request, _runner
 from sandbox_extractor import (
     DecodeTimeout,
     ExtractorError,
     ExtractorUnavailable,
-    _api,
     _zygote,
 )
 
@@ -26,7 +26,7 @@ PHOTO = str(FIXTURES / "good" / "jpeg_17x9.jpg")
 
 def selftest(word: bytes, execution=None, mode="probe", **kw):
     kw.setdefault("timeout", 10)
-    return _api.run_extractor("sx-selftest", _api.make_request(mode, **kw), word,
+    return _runner.run_extractor("sx-selftest", _request.make_request(mode, **kw), word,
                               execution=execution)
 
 
@@ -49,7 +49,7 @@ def is_child(pid: int) -> bool:
 
 
 def test_auto_is_oneshot_first_then_a_zygote(extractors, monkeypatch):
-    monkeypatch.setenv(_zygote.ENV_MODE, "auto")
+    monkeypatch.setenv(_runner.ENV_MODE, "auto")
     served = _zygote.requests_served
     assert sx.probe_format(sx.STREAM_IMAGE, PHOTO).width == 17
     assert _zygote.requests_served == served and not zygote_pids()
@@ -60,7 +60,7 @@ def test_auto_is_oneshot_first_then_a_zygote(extractors, monkeypatch):
 def test_execution_is_checked(extractors, monkeypatch):
     with pytest.raises(ValueError, match="execution"):
         sx.probe_format(sx.STREAM_IMAGE, PHOTO, execution="fast")
-    monkeypatch.setenv(_zygote.ENV_MODE, "fast")
+    monkeypatch.setenv(_runner.ENV_MODE, "fast")
     with pytest.raises(ValueError, match="SANDBOX_EXTRACTOR_MODE"):
         sx.probe_format(sx.STREAM_IMAGE, PHOTO)
     served = _zygote.requests_served
@@ -121,10 +121,10 @@ def test_a_binary_without_server_mode(tmp_path, monkeypatch):
     )
     fake.chmod(0o755)
     monkeypatch.setenv("SANDBOX_EXTRACTOR_BIN_DIR", str(tmp_path))
-    request = _api.make_request("probe", timeout=5)
+    request = _request.make_request("probe", timeout=5)
 
     def probe(execution):
-        return _api.run_extractor("sx-fake", request, b"x", execution=execution)
+        return _runner.run_extractor("sx-fake", request, b"x", execution=execution)
 
     try:
         for _ in range(3):  # auto: one-shot, then a failed zygote, then one-shot for good

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from answer import FIXTURES, parse, run_raw  # noqa: E402
 
 import sandbox_extractor as sx  # noqa: E402  (PYTHONPATH=pyclient)
-from sandbox_extractor import _api, _locate, _wire, _zygote  # noqa: E402
+from sandbox_extractor import _judge, _locate, _request, _runner, _wire, _zygote  # noqa: E402
 
 EXTRACTORS = ["sx-image", "sx-video", "sx-font", "sx-lua", "sx-selftest"]
 KILLED_WORDS = ["open", "socket", "mmap", "exit_group", "int80", "x32", "int80-exit"]
@@ -100,15 +100,15 @@ def sandbox_report(binary, execution):
     """--sandbox-report through the client's own runner and judge, as a deployment check
     (a later `doctor`) would ask an installed extractor."""
     path = _locate.find_extractor(binary, binary)
-    request = _api.make_request("probe", timeout=10)
+    request = _request.make_request("probe", timeout=10)
     fd = os.memfd_create("empty")
     try:
-        outcome = _zygote.run(path, ["--sandbox-report"], fd, timeout=10,
+        outcome = _runner.run(path, ["--sandbox-report"], fd, timeout=10,
                               message_length=lambda h: _wire.message_length(h, request.expect()),
                               execution=execution)
     finally:
         os.close(fd)
-    return dict(_api.judge(outcome, request, path).fields)
+    return dict(_judge.judge(outcome, request, path).fields)
 
 
 def client_checks(execution):
@@ -116,14 +116,14 @@ def client_checks(execution):
     for binary in EXTRACTORS:
         out[f"{binary} --sandbox-report"] = verdict(lambda: sandbox_report(binary, execution))
     for word in CLIENT_WORDS:
-        request = _api.make_request("probe", timeout=10)
+        request = _request.make_request("probe", timeout=10)
         out[f"selftest {word}"] = verdict(
-            lambda: _api.run_extractor("sx-selftest", request, word.encode(), execution=execution))
+            lambda: _runner.run_extractor("sx-selftest", request, word.encode(), execution=execution))
     # 2 s, not 1: the client calls a SIGKILL a CPU timeout past 0.75 of the limit, and on a
     # loaded machine a 1 s kill was seen at 0.78 s of measured CPU time.
-    request = _api.make_request("probe", timeout=30, cpu_seconds=2)
+    request = _request.make_request("probe", timeout=30, cpu_seconds=2)
     out["selftest spin"] = verdict(
-        lambda: _api.run_extractor("sx-selftest", request, b"spin", execution=execution))
+        lambda: _runner.run_extractor("sx-selftest", request, b"spin", execution=execution))
     for kind, (root, modes) in FAMILIES.items():
         for path in sample(root):
             name = f"{kind.value} {path.relative_to(FIXTURES)}"

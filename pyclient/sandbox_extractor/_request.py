@@ -1,0 +1,153 @@
+"""Requests: the kinds of input and their extractors, the default limits, and one validated
+request (what goes into the extractor's argv and what its answer may be)."""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+
+from . import _wire
+
+
+class StreamKind(str, enum.Enum):
+    """What kind of input a call expects; each kind has its own extractor binary."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+    FONT = "font"
+    LUA = "lua"
+
+    def __str__(self) -> str:
+        return f"STREAM_{self.name}"
+
+
+STREAM_IMAGE = StreamKind.IMAGE
+STREAM_VIDEO = StreamKind.VIDEO
+STREAM_FONT = StreamKind.FONT
+STREAM_LUA = StreamKind.LUA
+
+_BINARIES = {
+    StreamKind.IMAGE: "sx-image",
+    StreamKind.VIDEO: "sx-video",
+    StreamKind.FONT: "sx-font",
+    StreamKind.LUA: "sx-lua",
+}
+
+
+def extractor_name(kind: StreamKind) -> str:
+    """The extractor binary that reads `kind` ("sx-image"...)."""
+    return _BINARIES[kind]
+
+
+DEFAULT_MAX_PIXELS = _wire.PIXELS_DEFAULT
+DEFAULT_MAX_INPUT_BYTES = _wire.INPUT_DEFAULT_BYTES
+DEFAULT_MEMORY = _wire.POOL_DEFAULT_BYTES
+DEFAULT_TIMEOUT = float(_wire.CPU_SECONDS_DEFAULT)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One validated request: what goes in argv and what the answer may be."""
+
+    mode: str  # "probe", "thumbnail" or "full"
+    box: tuple[int, int] | None
+    channels: int
+    max_pixels: int
+    max_input_bytes: int
+    memory: int
+    cpu_seconds: int
+    timeout: float
+
+    def argv(self) -> list[str]:
+        args = [f"--{self.mode}"]
+        if self.mode == "thumbnail":
+            assert self.box is not None
+            args.append(f"{self.box[0]}x{self.box[1]}")
+        if self.mode != "probe":
+            args.append("--rgb" if self.channels == _wire.LAYOUT_RGB else "--rgba")
+        args += [
+            "--max-pixels", str(self.max_pixels),
+            "--max-input-bytes", str(self.max_input_bytes),
+            "--memory", str(self.memory),
+            "--cpu-seconds", str(self.cpu_seconds),
+        ]  # fmt: skip
+        return args
+
+    def expect(self) -> _wire.Expect:
+        if self.mode == "probe":
+            return _wire.Expect(result=_wire.TYPE_META, max_pixels=self.max_pixels)
+        box_w, box_h = self.box or (0, 0)
+        return _wire.Expect(
+            result=_wire.TYPE_IMAGE,
+            channels=self.channels,
+            box_width=box_w,
+            box_height=box_h,
+            max_pixels=self.max_pixels,
+        )
+
+
+def _check_int(name: str, value, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be in {low}..{high}, got {value}")
+    return value
+
+
+def make_request(
+    mode: str,
+    *,
+    size=None,
+    image_mode: str = "RGBA",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+    memory: int = DEFAULT_MEMORY,
+    timeout: float = DEFAULT_TIMEOUT,
+    cpu_seconds: int | None = None,
+) -> Request:
+    """Checks the caller's limits (trusted but possibly wrong) before anything runs."""
+    _check_int("max_pixels", max_pixels, 1, _wire.PIXELS_MAX)
+    _check_int("max_input_bytes", max_input_bytes, 1, _wire.INPUT_MAX_BYTES)
+    _check_int("memory", memory, _wire.POOL_MIN_BYTES, _wire.POOL_RESERVE_BYTES)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds, not {type(timeout).__name__}")
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
+    if cpu_seconds is None:
+        cpu_seconds = min(max(1, math.ceil(timeout)), _wire.CPU_SECONDS_MAX)
+    _check_int("cpu_seconds", cpu_seconds, 1, _wire.CPU_SECONDS_MAX)
+    if image_mode not in ("RGBA", "RGB"):
+        raise ValueError(f"mode must be 'RGBA' or 'RGB', got {image_mode!r}")
+    box = None
+    if mode == "thumbnail":
+        if isinstance(size, int) and not isinstance(size, bool):
+            size = (size, size)
+        if not (isinstance(size, (tuple, list)) and len(size) == 2):
+            raise TypeError(f"size must be an int or a (width, height) pair, not {size!r}")
+        box = (
+            _check_int("size width", size[0], 1, _wire.BOX_MAX_SIDE),
+            _check_int("size height", size[1], 1, _wire.BOX_MAX_SIDE),
+        )
+    channels = _wire.LAYOUT_RGB if image_mode == "RGB" else _wire.LAYOUT_RGBA
+    return Request(
+        mode=mode,
+        box=box,
+        channels=channels,
+        max_pixels=max_pixels,
+        max_input_bytes=max_input_bytes,
+        memory=memory,
+        cpu_seconds=cpu_seconds,
+        timeout=float(timeout),
+    )
+
+
+def stream_kind(kind) -> StreamKind:
+    """`kind` as a StreamKind; ValueError naming the valid ones otherwise."""
+    try:
+        return StreamKind(kind)
+    except ValueError:
+        raise ValueError(
+            f"unknown stream kind {kind!r}; use STREAM_IMAGE, STREAM_VIDEO, STREAM_FONT "
+            "or STREAM_LUA"
+        ) from None
