@@ -201,6 +201,17 @@ static void describe(FT_Library lib, const uint8_t *data, size_t size, FT_Face f
 	list_faces(lib, data, size, face, num_faces, m);
 }
 
+/* What font_validate.c checked and found (PROTOCOL.md). */
+static void describe_checks(const struct font_checks *c, struct sx_meta *m)
+{
+	sx_meta_add_cstring(m, "validated",
+			    "table directory, cmap, head, hhea, hmtx, maxp, name, post, OS/2, "
+			    "loca, glyph store");
+	sx_meta_add_int(m, "num_tables", c->num_tables);
+	sx_meta_add_int(m, "checksum_mismatches", c->checksum_mismatches);
+	sx_meta_add_cstring(m, "glyph_store", c->glyph_store ? c->glyph_store : "");
+}
+
 static enum sx_status extract_font(void *ctx, const struct sx_request *req, const uint8_t *data,
 				   size_t size, struct sx_result *result)
 {
@@ -214,30 +225,56 @@ static enum sx_status extract_font(void *ctx, const struct sx_request *req, cons
 	if (size > LONG_MAX)
 		return sx_fail(result, SX_ERR_LIMIT, "font larger than FreeType can address");
 
+	/* The structure first, on the raw bytes: FreeType is lazy and would render what it
+	 * reaches of a truncated or inconsistent font. */
+	struct font_checks *checks = malloc(sizeof *checks);
+	if (!checks)
+		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for the font checks");
+	status = font_validate_container(data, size, req->face_index, checks, result);
+	if (status != SX_OK) {
+		free(checks);
+		return status;
+	}
+
 	/* Index -1 only checks the format and counts the faces. */
 	FT_Face face;
 	FT_Error err = FT_New_Memory_Face(engine->library, data, (FT_Long)size, -1, &face);
-	if (err)
-		return font_fail(result, err, "cannot open the font");
+	if (err) {
+		free(checks);
+		/* A WOFF's tables are inflated here, each to the size its directory declares. */
+		return font_fail(result, err,
+				 format[0] == 'w' ? "WOFF: cannot decompress the font"
+						  : "table directory: cannot open the font");
+	}
 	long num_faces = face->num_faces;
 	FT_Done_Face(face);
 	if (num_faces < 1)
-		return sx_fail(result, SX_ERR_BAD_INPUT, "the font holds no face");
-	if ((long)req->face_index >= num_faces)
-		return sx_fail(result, SX_ERR_BAD_REQUEST, "face %u requested; the font has %ld",
-			       req->face_index, num_faces);
-
-	err = FT_New_Memory_Face(engine->library, data, (FT_Long)size, (FT_Long)req->face_index,
-				 &face);
-	if (err)
-		return font_fail(result, err, "cannot open the face");
+		status = sx_fail(result, SX_ERR_BAD_INPUT, "the font holds no face");
+	else if ((long)req->face_index >= num_faces)
+		status = sx_fail(result, SX_ERR_BAD_REQUEST, "face %u requested; the font has %ld",
+				 req->face_index, num_faces);
+	else if ((err = FT_New_Memory_Face(engine->library, data, (FT_Long)size,
+					   (FT_Long)req->face_index, &face)) != 0)
+		status = font_fail(result, err, "cannot open the face");
+	if (status != SX_OK) {
+		free(checks);
+		return status;
+	}
+	status = font_validate_tables(face, checks, result);
+	if (status != SX_OK) {
+		FT_Done_Face(face);
+		free(checks);
+		return status;
+	}
 	if (req->mode == SX_MODE_PROBE) {
 		describe(engine->library, data, size, face, format, num_faces, &result->meta);
+		describe_checks(checks, &result->meta);
 		result->kind = SX_RESULT_META;
 	} else {
 		status = font_render_preview(req, face, result);
 	}
 	FT_Done_Face(face);
+	free(checks);
 	return status;
 }
 

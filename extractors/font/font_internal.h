@@ -14,6 +14,7 @@
 
 #include "sx_extract.h"
 #include "sx_family.h"
+#include "sx_limits.h"
 
 /* A script sx-font reports coverage for, and the sample it shows for it. */
 struct font_script {
@@ -35,6 +36,33 @@ extern const struct sx_sample_set warm_fonts;
 
 /* Sets result->detail from a FreeType error and returns the matching status. */
 enum sx_status font_fail(struct sx_result *result, FT_Error err, const char *what);
+
+/* What font_validate.c checked, for the probe. */
+struct font_declared {
+	uint32_t tag;    /* 0: not compared (WOFF2's transformed glyf and loca) */
+	uint32_t length; /* the decompressed length the WOFF/WOFF2 directory declares */
+};
+struct font_checks {
+	uint32_t sfnt_version;   /* of the face: 0x00010000, 'true', 'OTTO' (WOFF: its flavor) */
+	unsigned num_faces;      /* from the collection header; 1 otherwise */
+	unsigned num_tables;     /* table records of the face */
+	int checksum_mismatches; /* sfnt and collections; -1 for WOFF and WOFF2 */
+	const char *glyph_store; /* "glyf", "CFF", "CFF2", "CBDT", "sbix" or "EBDT" */
+	bool loca_rebuilt;       /* WOFF2 with transformed glyf: loca is FreeType's, not checked */
+	unsigned num_declared;
+	struct font_declared declared[SX_FONT_MAX_TABLES];
+};
+
+/* font_validate.c. Before FreeType sees the data: the collection header, the sfnt, WOFF
+ * or WOFF2 table directory of face `face`. SX_ERR_BAD_REQUEST for a face past the last;
+ * SX_ERR_BAD_INPUT "<table or container>: <reason>" otherwise. */
+enum sx_status font_validate_container(const uint8_t *data, size_t size, unsigned face,
+				       struct font_checks *checks, struct sx_result *result);
+
+/* font_validate.c. The tables of an open face (as FreeType decompressed them), against the
+ * sizes font_validate_container recorded. SX_ERR_BAD_INPUT "<table>: <reason>". */
+enum sx_status font_validate_tables(FT_Face face, struct font_checks *checks,
+				    struct sx_result *result);
 
 /* Renders the preview of an open face for req (thumbnail or full) into result->image. */
 enum sx_status font_render_preview(const struct sx_request *req, FT_Face face,
