@@ -284,6 +284,7 @@ static bool prepare_font(void **ctx)
 	static struct sx_font_engine engine;
 	if (!engine_init(&engine))
 		return false;
+	font_shape_warm_up();
 	*ctx = &engine;
 	return true;
 }
