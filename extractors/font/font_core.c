@@ -121,16 +121,15 @@ static const char *sniff(const uint8_t *data, size_t size, struct sx_result *res
 
 /* --- probe --- */
 
-static const char *outline_name(FT_Face face)
+/* From the glyph store font_validate.c found (FreeType calls an sbix font with outlines
+ * beside its strikes not scalable). */
+static const char *outline_name(const char *glyph_store)
 {
-	if (!FT_IS_SCALABLE(face))
-		return "bitmap";
-	const char *f = FT_Get_Font_Format(face);
-	if (f && strcmp(f, "TrueType") == 0)
+	if (strcmp(glyph_store, "glyf") == 0)
 		return "truetype";
-	if (f && strcmp(f, "CFF") == 0)
+	if (strcmp(glyph_store, "CFF") == 0 || strcmp(glyph_store, "CFF2") == 0)
 		return "cff";
-	return "other";
+	return "bitmap";
 }
 
 static const char *or_empty(const char *s)
@@ -179,8 +178,37 @@ static void list_faces(FT_Library lib, const uint8_t *data, size_t size, FT_Face
 	sx_meta_add_string(m, "faces", buf, len);
 }
 
+/* The named instances of a variable face (fvar), one style name a line, in fvar order. */
+static void list_instances(FT_Library lib, const uint8_t *data, size_t size, FT_Face face,
+			   struct sx_meta *m)
+{
+	long n = face->style_flags >> 16;
+	sx_meta_add_int(m, "num_named_instances", n);
+	if (n <= 0)
+		return;
+	char buf[SX_META_STRING_MAX + 1];
+	size_t len = 0;
+	buf[0] = '\0';
+	if (n > (long)SX_FONT_MAX_LISTED_FACES)
+		n = (long)SX_FONT_MAX_LISTED_FACES;
+	for (long i = 1; i <= n && len + 1 < sizeof buf; i++) {
+		FT_Face f;
+		if (FT_New_Memory_Face(lib, data, (FT_Long)size, (i << 16) | face->face_index,
+				       &f) != 0)
+			break;
+		if (len > 0)
+			buf[len++] = '\n';
+		for (const char *c = or_empty(f->style_name); *c && len + 1 < sizeof buf; c++)
+			buf[len++] = (unsigned char)*c < 0x20 || *c == 0x7F ? '?' : *c;
+		buf[len] = '\0';
+		FT_Done_Face(f);
+	}
+	sx_meta_add_string(m, "named_instances", buf, len);
+}
+
 static void describe(FT_Library lib, const uint8_t *data, size_t size, FT_Face face,
-		     const char *format, long num_faces, struct sx_meta *m)
+		     const char *format, long num_faces, unsigned upem, const char *glyph_store,
+		     struct sx_meta *m)
 {
 	sx_meta_add_cstring(m, "format", format);
 	sx_meta_add_int(m, "face_index", face->face_index & 0xFFFF);
@@ -189,13 +217,15 @@ static void describe(FT_Library lib, const uint8_t *data, size_t size, FT_Face f
 	sx_meta_add_cstring(m, "style_name", or_empty(face->style_name));
 	sx_meta_add_cstring(m, "postscript_name", or_empty(FT_Get_Postscript_Name(face)));
 	sx_meta_add_int(m, "num_glyphs", face->num_glyphs);
-	sx_meta_add_int(m, "units_per_em", face->units_per_EM);
-	sx_meta_add_cstring(m, "outline", outline_name(face));
-	sx_meta_add_bool(m, "scalable", FT_IS_SCALABLE(face));
+	sx_meta_add_int(m, "units_per_em", upem);
+	sx_meta_add_cstring(m, "outline", outline_name(glyph_store));
+	sx_meta_add_bool(m, "scalable", strcmp(outline_name(glyph_store), "bitmap") != 0);
 	sx_meta_add_bool(m, "fixed_pitch", FT_IS_FIXED_WIDTH(face));
 	sx_meta_add_bool(m, "bold", face->style_flags & FT_STYLE_FLAG_BOLD);
 	sx_meta_add_bool(m, "italic", face->style_flags & FT_STYLE_FLAG_ITALIC);
 	sx_meta_add_bool(m, "variable", FT_HAS_MULTIPLE_MASTERS(face));
+	sx_meta_add_bool(m, "color", FT_HAS_COLOR(face));
+	list_instances(lib, data, size, face, m);
 	for (size_t i = 0; i < font_script_count; i++)
 		sx_meta_add_bool(m, font_scripts[i].key, font_covers(face, &font_scripts[i]));
 	list_faces(lib, data, size, face, num_faces, m);
@@ -267,7 +297,9 @@ static enum sx_status extract_font(void *ctx, const struct sx_request *req, cons
 		return status;
 	}
 	if (req->mode == SX_MODE_PROBE) {
-		describe(engine->library, data, size, face, format, num_faces, &result->meta);
+		/* head.unitsPerEm as validated: FreeType says 0 for a bitmap-only face. */
+		describe(engine->library, data, size, face, format, num_faces, checks->units_per_em,
+			 checks->glyph_store ? checks->glyph_store : "", &result->meta);
 		describe_checks(checks, &result->meta);
 		result->kind = SX_RESULT_META;
 	} else {

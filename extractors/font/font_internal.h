@@ -72,6 +72,7 @@ struct font_checks {
 	unsigned num_faces;      /* from the collection header; 1 otherwise */
 	unsigned num_tables;     /* table records of the face */
 	int checksum_mismatches; /* sfnt and collections; -1 for WOFF and WOFF2 */
+	unsigned units_per_em;   /* head.unitsPerEm */
 	const char *glyph_store; /* "glyf", "CFF", "CFF2", "CBDT", "sbix" or "EBDT" */
 	bool loca_rebuilt;       /* WOFF2 with transformed glyf: loca is FreeType's, not checked */
 	unsigned num_declared;

@@ -42,7 +42,7 @@ const struct font_script font_scripts[] = {
 	{"covers_hangul", {0xAC00, 0xB098, 0xB2E4, 0xD55C}, "다람쥐 헌 쳇바퀴에 타고파"},
 	{"covers_kana", {0x3042, 0x3044, 0x30A2, 0x30A4}, "いろはにほへと ちりぬるを カタカナ"},
 	{"covers_math", {0x2200, 0x2211, 0x222B, 0x2260}, "∀x∈ℝ ∑ ∫ √ ∞ ≤ ≥ ≠ ∂ ∇"},
-	{"covers_symbols", {0x2600, 0x2605, 0x2660, 0x266A}, "☀☁☂★☆☎♠♣♥♦♪♫⚓"},
+	{"covers_symbols", {0x25A0, 0x25B2, 0x25C6, 0x25CF}, "■□▲△▶◀●○◆◇◐◑★☆♠♣♥♦♪♫"},
 	{"covers_emoji", {0x1F600, 0x1F389, 0x1F30D, 0x1F680}, "😀🎉🌍🚀🐱🍕⚽🎵"},
 };
 const size_t font_script_count = sizeof font_scripts / sizeof font_scripts[0];

@@ -596,6 +596,7 @@ static enum sx_status check_tables(FT_Face face, struct tables *t, struct font_c
 	unsigned upem = sx_get_be16(t->head.p + 18);
 	if (upem < 16 || upem > 16384)
 		return bad(result, TAG('h', 'e', 'a', 'd'), "unitsPerEm outside 16..16384");
+	checks->units_per_em = upem;
 	int loca_format = (int16_t)sx_get_be16(t->head.p + 50);
 	if (loca_format != 0 && loca_format != 1)
 		return bad(result, TAG('h', 'e', 'a', 'd'), "indexToLocFormat is neither 0 nor 1");
