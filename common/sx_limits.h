@@ -93,6 +93,9 @@
 #define SX_FONT_MIN_PIXEL_SIZE 6u
 #define SX_FONT_MAX_PIXEL_SIZE 200u
 
+/* --text: the preview text a request may give (UTF-8, no control characters). */
+#define SX_FONT_TEXT_MAX_BYTES 256u
+
 /* Glyphs loaded and rendered for one preview, and of them the family-name line. */
 #define SX_FONT_MAX_GLYPHS 128u
 #define SX_FONT_MAX_NAME_GLYPHS 40u

@@ -485,13 +485,23 @@ static enum sx_status run_preview(struct preview_job *job, const struct sx_reque
 		      (!FT_IS_SCALABLE(face) || job->color);
 	if (!FT_IS_SCALABLE(face) && !job->strike)
 		return sx_fail(result, SX_ERR_UNSUPPORTED, "no outlines and no bitmap strike");
-	choose_text(&job->text, &job->shaper, face);
+	if (req->text[0]) {
+		/* The request's text alone, shaped, without the characters the face lacks. */
+		add_text_line(&job->text, &job->shaper, face, req->text, SX_FONT_MAX_GLYPHS, 0);
+		if (job->text.lines == 0)
+			return sx_fail(result, SX_ERR_UNSUPPORTED,
+				       "the font has no glyph for the requested text");
+	} else {
+		choose_text(&job->text, &job->shaper, face);
+	}
 	if (job->text.lines == 0)
 		return sx_fail(result, SX_ERR_UNSUPPORTED, "font has no renderable glyphs");
 	long upem = face->units_per_EM > 0 ? face->units_per_EM : 1000;
 	double line_ratio = (double)(face->ascender - face->descender) / (double)upem;
 	line_ratio = line_ratio < 1.0 ? 1.0 : line_ratio > 2.0 ? 2.0 : line_ratio;
-	unsigned px = choose_pixel_size(face, &job->text, box_w, box_h, line_ratio);
+	/* --font-size: that em size, the render still fitted into the box (never enlarged). */
+	unsigned px = req->font_size ? req->font_size
+				     : choose_pixel_size(face, &job->text, box_w, box_h, line_ratio);
 	FT_Error err;
 	if (job->strike) {
 		int best = 0;

@@ -390,9 +390,48 @@ def test_help_describes_sx_font():
         assert word in p.stdout
 
 
+def test_text_option_is_shaped_and_font_size_scales():
+    Image = pytest.importorskip("PIL.Image")
+    ImageFont = pytest.importorskip("PIL.ImageFont")
+    features = pytest.importorskip("PIL.features")
+    path = FIXTURES / "fonts/good/noto_sans_devanagari.ttf"
+    text = "नमस्ते क्षत्रिय"
+    r = run("sx-font", ["--full", "--text", text], path=path)
+    assert r.kind == "image", r.detail
+    if features.check("raqm"):
+        mask = ImageFont.truetype(str(path), 64, layout_engine=ImageFont.Layout.RAQM) \
+            .getmask(text)
+        want = ink_aspect(Image.frombytes("L", mask.size, bytes(mask)))
+        ours = ink_aspect(Image.frombytes("RGBA", (r.width, r.height), bytes(r.pixels))
+                          .getchannel("A"))
+        assert abs(ours - want) / want < 0.05, (ours, want)
+    small = run("sx-font", ["--full", "--text", text, "--font-size", "20"], path=path)
+    big = run("sx-font", ["--full", "--text", text, "--font-size", "40"], path=path)
+    assert small.kind == big.kind == "image"
+    assert 1.7 < big.height / small.height < 2.3 and 1.7 < big.width / small.width < 2.3
+    r = run("sx-font", ["--thumbnail", "64", "--text", "xyz"], path=path)
+    assert r.status == "unsupported" and "requested text" in r.detail
+
+
+@pytest.mark.parametrize("args", [["--text", "x" * 257], ["--text", "a\tb"], ["--text", ""],
+                                  ["--text", "a\x7fb"], ["--font-size", "5"],
+                                  ["--font-size", "201"], ["--font-size", "x"]])
+def test_bad_text_or_font_size_is_a_bad_request(args):
+    r = run("sx-font", ["--thumbnail", "64", *args], path=FIXTURES / "fonts/good/dejavu_sans.ttf")
+    assert r.status == "bad_request" and args[0] in r.detail, r.detail
+
+
+def test_text_must_be_well_formed_utf8():
+    p = subprocess.run([str(BIN / "sx-font"), "--thumbnail", "64", "--text", b"ab\xffcd"],
+                       stdin=open(FIXTURES / "fonts/good/dejavu_sans.ttf", "rb"),
+                       capture_output=True, env={})
+    assert p.returncode == 1 and b"--text" in p.stdout
+
+
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
-@pytest.mark.parametrize("mode", [["--probe"], ["--thumbnail", "64"], ["--full", "--rgb"]],
-                         ids=["probe", "thumbnail", "full"])
+@pytest.mark.parametrize("mode", [["--probe"], ["--thumbnail", "64"], ["--full", "--rgb"],
+                                  ["--thumbnail", "64", "--text", "नमस्ते مرحبا 😀 A"]],
+                         ids=["probe", "thumbnail", "full", "text"])
 def test_only_read_write_exit_after_the_line(mode, tmp_path):
     for name in sorted(EXPECT):
         # The costly hinting loop runs under a one-second CPU limit: killed or answered.
