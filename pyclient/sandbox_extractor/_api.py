@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 import signal
@@ -72,6 +73,7 @@ class Request:
     memory: int
     cpu_seconds: int
     timeout: float
+    extra: tuple[str, ...] = ()  # family options (sx-font: --face, --text, --font-size)
 
     def argv(self) -> list[str]:
         args = [f"--{self.mode}"]
@@ -86,7 +88,7 @@ class Request:
             "--memory", str(self.memory),
             "--cpu-seconds", str(self.cpu_seconds),
         ]  # fmt: skip
-        return args
+        return args + list(self.extra)
 
     def expect(self) -> _wire.Expect:
         if self.mode == "probe":
@@ -154,6 +156,34 @@ def make_request(
         cpu_seconds=cpu_seconds,
         timeout=float(timeout),
     )
+
+
+# Bounds of sx-font's options (common/sx_limits.h, PROTOCOL.md).
+_FONT_TEXT_MAX_BYTES = 256
+_FONT_SIZE_RANGE = (6, 200)
+
+
+def _font_options(kind, face=None, text=None, font_size=None) -> tuple[str, ...]:
+    """argv for sx-font's face, text and size options, checked here as the extractor will."""
+    if face is None and text is None and font_size is None:
+        return ()
+    if kind is not StreamKind.FONT:
+        raise ValueError("face, text and font_size apply to STREAM_FONT only")
+    out: list[str] = []
+    if face is not None:
+        out += ["--face", str(_check_int("face", face, 0, 0xFFFF))]
+    if text is not None:
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, not {type(text).__name__}")
+        encoded = text.encode("utf-8", "strict")
+        if not 0 < len(encoded) <= _FONT_TEXT_MAX_BYTES:
+            raise ValueError(f"text must be 1..{_FONT_TEXT_MAX_BYTES} UTF-8 bytes")
+        if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in text):
+            raise ValueError("text must not hold control characters")
+        out += ["--text", text]
+    if font_size is not None:
+        out += ["--font-size", str(_check_int("font_size", font_size, *_FONT_SIZE_RANGE))]
+    return tuple(out)
 
 
 def _kind(kind) -> StreamKind:
@@ -253,7 +283,14 @@ def run_extractor(
 
 def metadata_from_answer(kind: StreamKind, answer: _wire.MetaAnswer) -> Metadata:
     cls = _METADATA_CLASS.get(kind, Metadata)
-    return cls._from_fields(answer.fields)
+    fields = answer.fields
+    if kind is StreamKind.FONT:
+        # sx-font sends these lists one item a line (PROTOCOL.md); users get lists.
+        fields = dict(fields)
+        for key in ("faces", "named_instances"):
+            if isinstance(fields.get(key), str):
+                fields[key] = fields[key].split("\n") if fields[key] else []
+    return cls._from_fields(fields)
 
 
 def probe_format(
@@ -266,6 +303,7 @@ def probe_format(
     memory: int = DEFAULT_MEMORY,
     cpu_seconds: int | None = None,
     execution: str | None = None,
+    face: int | None = None,
 ) -> Metadata:
     """Metadata of `stream` (no pixels are decoded): an ImageInfo for STREAM_IMAGE.
 
@@ -275,8 +313,11 @@ def probe_format(
     `execution`: "oneshot" (a process per call), "server" (through a fork server) or
     "auto" (one-shot for the first call to an extractor, the fork server from the second);
     None takes $SANDBOX_EXTRACTOR_MODE, else "auto". Results are the same either way.
+    `face`: STREAM_FONT only, the face of a collection (default 0); a font's metadata
+    has `faces` as a list of "family style" names.
     """
     kind = _kind(kind)
+    extra = _font_options(kind, face=face)
     request = make_request(
         "probe",
         max_pixels=max_pixels,
@@ -285,6 +326,8 @@ def probe_format(
         timeout=timeout,
         cpu_seconds=cpu_seconds,
     )
+    if extra:
+        request = dataclasses.replace(request, extra=extra)
     answer = run_extractor(
         _BINARIES[kind], request, stream, what=str(kind), execution=execution
     )
@@ -320,14 +363,20 @@ def load_image(
     memory: int = DEFAULT_MEMORY,
     cpu_seconds: int | None = None,
     execution: str | None = None,
+    face: int | None = None,
+    text: str | None = None,
+    font_size: int | None = None,
 ):
     """Decodes `stream` into a PIL.Image (mode "RGBA" or "RGB"), EXIF orientation applied.
 
     With `size` (an int N or a (width, height) pair) the image is fitted into that box,
     aspect kept, never enlarged; without it the full image is returned, refused above
     `max_pixels`. `execution` as for probe_format. Raises like probe_format.
+    STREAM_FONT only: `face` as for probe_format, `text` the preview text (at most 256
+    UTF-8 bytes, no control characters), `font_size` its em size in pixels (6..200).
     """
     kind = _kind(kind)
+    extra = _font_options(kind, face=face, text=text, font_size=font_size)
     request = make_request(
         "thumbnail" if size is not None else "full",
         size=size,
@@ -338,6 +387,8 @@ def load_image(
         timeout=timeout,
         cpu_seconds=cpu_seconds,
     )
+    if extra:
+        request = dataclasses.replace(request, extra=extra)
     answer = run_extractor(
         _BINARIES[kind], request, stream, what=str(kind), execution=execution
     )
