@@ -436,8 +436,12 @@ static enum sx_status compose(struct preview_job *job, unsigned px, uint32_t *ou
 			}
 		}
 	}
-	/* Back to straight alpha, as the rest of the pipeline expects. */
-	for (size_t i = 0; i < (size_t)w * (size_t)h; i++) {
+	/* Back to straight alpha, as the rest of the pipeline expects (black ink is the
+	 * same either way: only colour glyphs need it). */
+	int any_color = 0;
+	for (unsigned i = 0; i < job->placed; i++)
+		any_color |= job->glyphs[i].color;
+	for (size_t i = 0; any_color && i < (size_t)w * (size_t)h; i++) {
 		uint8_t *d = job->canvas + i * 4;
 		if (d[3] != 0 && d[3] != 255)
 			for (int c = 0; c < 3; c++) {

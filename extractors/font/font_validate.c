@@ -104,19 +104,24 @@ static bool required_tag(uint32_t tag)
 }
 
 /* The sum of big-endian 32-bit words of a table, zero-padded to 4 bytes; for head, its
- * checkSumAdjustment (bytes 8..11) counts as 0. */
+ * checkSumAdjustment (bytes 8..11) counts as 0. Word by word through memcpy and a byte
+ * swap, which the compiler vectorises: a whole font is summed on every request. */
 static uint32_t table_checksum(const uint8_t *p, uint32_t len, bool head)
 {
 	uint32_t sum = 0;
 	uint32_t i = 0;
-	for (; i + 4 <= len; i += 4)
-		if (!(head && i == 8))
-			sum += sx_get_be32(p + i);
+	for (; i + 4 <= len; i += 4) {
+		uint32_t w;
+		memcpy(&w, p + i, 4);
+		sum += __builtin_bswap32(w);
+	}
 	if (i < len) {
 		uint8_t last[4] = {0, 0, 0, 0};
 		memcpy(last, p + i, len - i);
 		sum += sx_get_be32(last);
 	}
+	if (head && len >= 12)
+		sum -= sx_get_be32(p + 8);
 	return sum;
 }
 
