@@ -322,14 +322,18 @@ static bool prepare_font(void **ctx)
 }
 
 static const char summary[] =
-	"Reads a TrueType or OpenType font (TrueType or CFF outlines), a collection (--face N\n"
-	"picks the face) or a WOFF/WOFF2 web font, through FreeType with only its sfnt,\n"
-	"TrueType and CFF drivers. The format comes from the file's signature only. --probe\n"
-	"returns names, face and glyph counts, units per em, outline type, fixed pitch and\n"
-	"which of Latin, Greek, Cyrillic, CJK and Arabic the cmap covers. --thumbnail and\n"
-	"--full return a preview: the family name and a pangram (or a sample of the script\n"
-	"the font covers), antialiased, dark on transparent (--rgba) or on white (--rgb),\n"
-	"fitted into the box (--full: 1024x512).";
+	"Reads a TrueType or OpenType font (TrueType, CFF or CFF2 outlines, variable fonts at\n"
+	"their default instance, colour fonts: COLR/CPAL, CBDT, sbix; bitmap-only fonts), a\n"
+	"collection (--face N picks the face) or a WOFF/WOFF2 web font, through FreeType with\n"
+	"only its sfnt, TrueType and CFF drivers. The format comes from the file's signature\n"
+	"only; every font is first validated as browsers validate web fonts (table directory,\n"
+	"required tables, loca, hmtx, WOFF sizes), a defect answered bad input naming the\n"
+	"table. --probe returns names, face and glyph counts, units per em, outline type,\n"
+	"fixed pitch, colour, named instances, which of 28 scripts the cmap covers and what\n"
+	"was validated. --thumbnail and --full return a preview: the family name and a sample\n"
+	"of the first covered script (or --text, at --font-size), shaped by HarfBuzz,\n"
+	"antialiased, dark on transparent (--rgba) or on white (--rgb), fitted into the box\n"
+	"(--full: 1024x512).";
 
 const struct sx_family sx_font_family = {
 	.name = "sx-font",
