@@ -32,6 +32,8 @@ struct sx_request {
 	uint64_t memory;        /* pool cap in bytes */
 	unsigned cpu_seconds;   /* RLIMIT_CPU */
 	uint32_t face_index;    /* fonts: face in a collection */
+	unsigned font_size;     /* fonts: em size in pixels of the preview; 0: fitted */
+	char text[SX_FONT_TEXT_MAX_BYTES + 1]; /* fonts: preview text, validated UTF-8; "" */
 	bool sandbox_report;    /* --sandbox-report: answer which sandbox the line entered */
 };
 

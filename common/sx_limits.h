@@ -101,6 +101,9 @@
 #define SX_FONT_MIN_PIXEL_SIZE 6u
 #define SX_FONT_MAX_PIXEL_SIZE 200u
 
+/* --text: the preview text a request may give (UTF-8, no control characters). */
+#define SX_FONT_TEXT_MAX_BYTES 256u
+
 /* Glyphs loaded and rendered for one preview, and of them the family-name line. */
 #define SX_FONT_MAX_GLYPHS 128u
 #define SX_FONT_MAX_NAME_GLYPHS 40u
@@ -114,6 +117,14 @@
 
 /* Faces of a collection opened to list their names in --probe. */
 #define SX_FONT_MAX_LISTED_FACES 64u
+
+/* Structural validation (font_validate.c). Table records in one face (sfnt allows 65535;
+ * real fonts hold fewer than 100; a fixture holds 319); faces of a
+ * collection; the decompressed size of one table a WOFF/WOFF2 may declare (OTS: 30 MiB
+ * for all of them). */
+#define SX_FONT_MAX_TABLES 1024u
+#define SX_FONT_MAX_COLLECTION_FACES 4096u
+#define SX_FONT_MAX_TABLE_BYTES ((uint32_t)64 << 20)
 
 /* Charmap entries walked to find something to show when no known script is covered. */
 #define SX_FONT_MAX_CHARMAP_STEPS 512u

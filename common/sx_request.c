@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sx_size.h"
+#include "sx_utf8.h"
 #include "sx_wire.h"
 
 /* Parses a decimal number with an optional k/M/G (binary) suffix. */
@@ -32,6 +33,23 @@ static bool parse_amount(const char *s, uint64_t max, uint64_t *out)
 	if (*end != '\0' || v > (max >> shift))
 		return false;
 	*out = (uint64_t)v << shift;
+	return true;
+}
+
+/* Preview text: at most SX_FONT_TEXT_MAX_BYTES of well-formed UTF-8 with at least one
+ * character and no control character (C0, DEL, C1). */
+static bool parse_text(const char *s, char *out)
+{
+	size_t len = s ? strlen(s) : 0;
+	if (len == 0 || len > SX_FONT_TEXT_MAX_BYTES)
+		return false;
+	for (size_t i = 0, n; i < len; i += n) {
+		uint32_t cp;
+		n = sx_utf8_decode((const uint8_t *)s + i, len - i, &cp);
+		if (n == 0 || cp < 0x20 || (cp >= 0x7F && cp < 0xA0))
+			return false;
+	}
+	memcpy(out, s, len + 1);
 	return true;
 }
 
@@ -116,6 +134,11 @@ enum sx_status sx_request_parse(int argc, char **argv, struct sx_request *req, b
 		} else if (strcmp(opt, "--face") == 0) {
 			ok = parse_amount(val, 0xFFFF, &n);
 			req->face_index = (uint32_t)n;
+		} else if (strcmp(opt, "--text") == 0) {
+			ok = parse_text(val, req->text);
+		} else if (strcmp(opt, "--font-size") == 0) {
+			ok = parse_amount(val, SX_FONT_MAX_PIXEL_SIZE, &n) && n >= SX_FONT_MIN_PIXEL_SIZE;
+			req->font_size = (unsigned)n;
 		} else {
 			snprintf(detail, SX_DETAIL_MAX, "unknown option '%.64s' (see --help)", opt);
 			return SX_ERR_BAD_REQUEST;
@@ -152,6 +175,9 @@ void sx_request_print_usage(const char *prog, const char *summary)
 	       "  --memory N           memory pool cap in bytes (default %" PRIu64 ", minimum %" PRIu64 ")\n"
 	       "  --cpu-seconds N      CPU time limit; the kernel kills past it (default %u)\n"
 	       "  --face N             face index in a font collection (fonts only, default 0)\n"
+	       "  --text UTF8          font preview text instead of the sample (at most %u bytes,\n"
+	       "                       no control characters)\n"
+	       "  --font-size PX       font preview em size in pixels (%u to %u; default: fitted)\n"
 	       "  --sandbox-report     cross the line, then answer only which sandbox is in force:\n"
 	       "                       metadata format=sandbox, sandbox=strict|filter\n"
 	       "  --help               this text\n"
@@ -162,5 +188,6 @@ void sx_request_print_usage(const char *prog, const char *summary)
 	       "filter already in force, an equally strict filter): it can only read, write and\n"
 	       "exit. It prints nothing on stderr.\n",
 	       SX_PIXELS_DEFAULT, SX_INPUT_DEFAULT_BYTES, SX_POOL_DEFAULT_BYTES, SX_POOL_MIN_BYTES,
-	       SX_CPU_SECONDS_DEFAULT);
+	       SX_CPU_SECONDS_DEFAULT, SX_FONT_TEXT_MAX_BYTES, SX_FONT_MIN_PIXEL_SIZE,
+	       SX_FONT_MAX_PIXEL_SIZE);
 }

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   gcc make cmake pkg-config
   libjpeg62-turbo-dev libpng-dev
-  libfreetype-dev liblua5.4-dev
+  libfreetype-dev libharfbuzz-dev libraqm0 liblua5.4-dev
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
   ffmpeg
   lua5.4 fontconfig

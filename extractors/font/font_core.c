@@ -121,16 +121,15 @@ static const char *sniff(const uint8_t *data, size_t size, struct sx_result *res
 
 /* --- probe --- */
 
-static const char *outline_name(FT_Face face)
+/* From the glyph store font_validate.c found (FreeType calls an sbix font with outlines
+ * beside its strikes not scalable). */
+static const char *outline_name(const char *glyph_store)
 {
-	if (!FT_IS_SCALABLE(face))
-		return "bitmap";
-	const char *f = FT_Get_Font_Format(face);
-	if (f && strcmp(f, "TrueType") == 0)
+	if (strcmp(glyph_store, "glyf") == 0)
 		return "truetype";
-	if (f && strcmp(f, "CFF") == 0)
+	if (strcmp(glyph_store, "CFF") == 0 || strcmp(glyph_store, "CFF2") == 0)
 		return "cff";
-	return "other";
+	return "bitmap";
 }
 
 static const char *or_empty(const char *s)
@@ -179,8 +178,37 @@ static void list_faces(FT_Library lib, const uint8_t *data, size_t size, FT_Face
 	sx_meta_add_string(m, "faces", buf, len);
 }
 
+/* The named instances of a variable face (fvar), one style name a line, in fvar order. */
+static void list_instances(FT_Library lib, const uint8_t *data, size_t size, FT_Face face,
+			   struct sx_meta *m)
+{
+	long n = face->style_flags >> 16;
+	sx_meta_add_int(m, "num_named_instances", n);
+	if (n <= 0)
+		return;
+	char buf[SX_META_STRING_MAX + 1];
+	size_t len = 0;
+	buf[0] = '\0';
+	if (n > (long)SX_FONT_MAX_LISTED_FACES)
+		n = (long)SX_FONT_MAX_LISTED_FACES;
+	for (long i = 1; i <= n && len + 1 < sizeof buf; i++) {
+		FT_Face f;
+		if (FT_New_Memory_Face(lib, data, (FT_Long)size, (i << 16) | face->face_index,
+				       &f) != 0)
+			break;
+		if (len > 0)
+			buf[len++] = '\n';
+		for (const char *c = or_empty(f->style_name); *c && len + 1 < sizeof buf; c++)
+			buf[len++] = (unsigned char)*c < 0x20 || *c == 0x7F ? '?' : *c;
+		buf[len] = '\0';
+		FT_Done_Face(f);
+	}
+	sx_meta_add_string(m, "named_instances", buf, len);
+}
+
 static void describe(FT_Library lib, const uint8_t *data, size_t size, FT_Face face,
-		     const char *format, long num_faces, struct sx_meta *m)
+		     const char *format, long num_faces, unsigned upem, const char *glyph_store,
+		     struct sx_meta *m)
 {
 	sx_meta_add_cstring(m, "format", format);
 	sx_meta_add_int(m, "face_index", face->face_index & 0xFFFF);
@@ -189,16 +217,29 @@ static void describe(FT_Library lib, const uint8_t *data, size_t size, FT_Face f
 	sx_meta_add_cstring(m, "style_name", or_empty(face->style_name));
 	sx_meta_add_cstring(m, "postscript_name", or_empty(FT_Get_Postscript_Name(face)));
 	sx_meta_add_int(m, "num_glyphs", face->num_glyphs);
-	sx_meta_add_int(m, "units_per_em", face->units_per_EM);
-	sx_meta_add_cstring(m, "outline", outline_name(face));
-	sx_meta_add_bool(m, "scalable", FT_IS_SCALABLE(face));
+	sx_meta_add_int(m, "units_per_em", upem);
+	sx_meta_add_cstring(m, "outline", outline_name(glyph_store));
+	sx_meta_add_bool(m, "scalable", strcmp(outline_name(glyph_store), "bitmap") != 0);
 	sx_meta_add_bool(m, "fixed_pitch", FT_IS_FIXED_WIDTH(face));
 	sx_meta_add_bool(m, "bold", face->style_flags & FT_STYLE_FLAG_BOLD);
 	sx_meta_add_bool(m, "italic", face->style_flags & FT_STYLE_FLAG_ITALIC);
 	sx_meta_add_bool(m, "variable", FT_HAS_MULTIPLE_MASTERS(face));
+	sx_meta_add_bool(m, "color", FT_HAS_COLOR(face));
+	list_instances(lib, data, size, face, m);
 	for (size_t i = 0; i < font_script_count; i++)
 		sx_meta_add_bool(m, font_scripts[i].key, font_covers(face, &font_scripts[i]));
 	list_faces(lib, data, size, face, num_faces, m);
+}
+
+/* What font_validate.c checked and found (PROTOCOL.md). */
+static void describe_checks(const struct font_checks *c, struct sx_meta *m)
+{
+	sx_meta_add_cstring(m, "validated",
+			    "table directory, cmap, head, hhea, hmtx, maxp, name, post, OS/2, "
+			    "loca, glyph store");
+	sx_meta_add_int(m, "num_tables", c->num_tables);
+	sx_meta_add_int(m, "checksum_mismatches", c->checksum_mismatches);
+	sx_meta_add_cstring(m, "glyph_store", c->glyph_store ? c->glyph_store : "");
 }
 
 static enum sx_status extract_font(void *ctx, const struct sx_request *req, const uint8_t *data,
@@ -214,30 +255,58 @@ static enum sx_status extract_font(void *ctx, const struct sx_request *req, cons
 	if (size > LONG_MAX)
 		return sx_fail(result, SX_ERR_LIMIT, "font larger than FreeType can address");
 
+	/* The structure first, on the raw bytes: FreeType is lazy and would render what it
+	 * reaches of a truncated or inconsistent font. */
+	struct font_checks *checks = malloc(sizeof *checks);
+	if (!checks)
+		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for the font checks");
+	status = font_validate_container(data, size, req->face_index, checks, result);
+	if (status != SX_OK) {
+		free(checks);
+		return status;
+	}
+
 	/* Index -1 only checks the format and counts the faces. */
 	FT_Face face;
 	FT_Error err = FT_New_Memory_Face(engine->library, data, (FT_Long)size, -1, &face);
-	if (err)
-		return font_fail(result, err, "cannot open the font");
+	if (err) {
+		free(checks);
+		/* A WOFF's tables are inflated here, each to the size its directory declares. */
+		return font_fail(result, err,
+				 format[0] == 'w' ? "WOFF: cannot decompress the font"
+						  : "table directory: cannot open the font");
+	}
 	long num_faces = face->num_faces;
 	FT_Done_Face(face);
 	if (num_faces < 1)
-		return sx_fail(result, SX_ERR_BAD_INPUT, "the font holds no face");
-	if ((long)req->face_index >= num_faces)
-		return sx_fail(result, SX_ERR_BAD_REQUEST, "face %u requested; the font has %ld",
-			       req->face_index, num_faces);
-
-	err = FT_New_Memory_Face(engine->library, data, (FT_Long)size, (FT_Long)req->face_index,
-				 &face);
-	if (err)
-		return font_fail(result, err, "cannot open the face");
+		status = sx_fail(result, SX_ERR_BAD_INPUT, "the font holds no face");
+	else if ((long)req->face_index >= num_faces)
+		status = sx_fail(result, SX_ERR_BAD_REQUEST, "face %u requested; the font has %ld",
+				 req->face_index, num_faces);
+	else if ((err = FT_New_Memory_Face(engine->library, data, (FT_Long)size,
+					   (FT_Long)req->face_index, &face)) != 0)
+		status = font_fail(result, err, "cannot open the face");
+	if (status != SX_OK) {
+		free(checks);
+		return status;
+	}
+	status = font_validate_tables(face, checks, result);
+	if (status != SX_OK) {
+		FT_Done_Face(face);
+		free(checks);
+		return status;
+	}
 	if (req->mode == SX_MODE_PROBE) {
-		describe(engine->library, data, size, face, format, num_faces, &result->meta);
+		/* head.unitsPerEm as validated: FreeType says 0 for a bitmap-only face. */
+		describe(engine->library, data, size, face, format, num_faces, checks->units_per_em,
+			 checks->glyph_store ? checks->glyph_store : "", &result->meta);
+		describe_checks(checks, &result->meta);
 		result->kind = SX_RESULT_META;
 	} else {
 		status = font_render_preview(req, face, result);
 	}
 	FT_Done_Face(face);
+	free(checks);
 	return status;
 }
 
@@ -247,19 +316,24 @@ static bool prepare_font(void **ctx)
 	static struct sx_font_engine engine;
 	if (!engine_init(&engine))
 		return false;
+	font_shape_warm_up();
 	*ctx = &engine;
 	return true;
 }
 
 static const char summary[] =
-	"Reads a TrueType or OpenType font (TrueType or CFF outlines), a collection (--face N\n"
-	"picks the face) or a WOFF/WOFF2 web font, through FreeType with only its sfnt,\n"
-	"TrueType and CFF drivers. The format comes from the file's signature only. --probe\n"
-	"returns names, face and glyph counts, units per em, outline type, fixed pitch and\n"
-	"which of Latin, Greek, Cyrillic, CJK and Arabic the cmap covers. --thumbnail and\n"
-	"--full return a preview: the family name and a pangram (or a sample of the script\n"
-	"the font covers), antialiased, dark on transparent (--rgba) or on white (--rgb),\n"
-	"fitted into the box (--full: 1024x512).";
+	"Reads a TrueType or OpenType font (TrueType, CFF or CFF2 outlines, variable fonts at\n"
+	"their default instance, colour fonts: COLR/CPAL, CBDT, sbix; bitmap-only fonts), a\n"
+	"collection (--face N picks the face) or a WOFF/WOFF2 web font, through FreeType with\n"
+	"only its sfnt, TrueType and CFF drivers. The format comes from the file's signature\n"
+	"only; every font is first validated as browsers validate web fonts (table directory,\n"
+	"required tables, loca, hmtx, WOFF sizes), a defect answered bad input naming the\n"
+	"table. --probe returns names, face and glyph counts, units per em, outline type,\n"
+	"fixed pitch, colour, named instances, which of 28 scripts the cmap covers and what\n"
+	"was validated. --thumbnail and --full return a preview: the family name and a sample\n"
+	"of the first covered script (or --text, at --font-size), shaped by HarfBuzz,\n"
+	"antialiased, dark on transparent (--rgba) or on white (--rgb), fitted into the box\n"
+	"(--full: 1024x512).";
 
 const struct sx_family sx_font_family = {
 	.name = "sx-font",

@@ -14,16 +14,17 @@
 
 #include "sx_extract.h"
 #include "sx_family.h"
+#include "sx_limits.h"
 
 /* A script sx-font reports coverage for, and the sample it shows for it. */
 struct font_script {
-	const char *key;     /* metadata key, "covers_<script>" */
-	uint32_t probe[4];   /* code points that must all map to a glyph */
-	const char *sample;  /* UTF-8, in logical order */
-	bool right_to_left;  /* shown reversed (no shaping: isolated forms) */
+	const char *key;    /* metadata key, "covers_<script>" */
+	uint32_t probe[4];  /* code points that must all map to a glyph */
+	const char *sample; /* UTF-8, in logical order (HarfBuzz orders and shapes it) */
 };
 
-/* Latin, Greek, Cyrillic, CJK, Arabic, in that order of preference for the preview. */
+/* Latin, Greek, Cyrillic, CJK, Arabic, then the other scripts, symbols and emoji, in
+ * that order of preference for the preview. */
 extern const struct font_script font_scripts[];
 extern const size_t font_script_count;
 
@@ -35,6 +36,59 @@ extern const struct sx_sample_set warm_fonts;
 
 /* Sets result->detail from a FreeType error and returns the matching status. */
 enum sx_status font_fail(struct sx_result *result, FT_Error err, const char *what);
+
+/* One glyph of a preview line: a glyph index and its HarfBuzz position in font units, or
+ * a gap where a space has no glyph. */
+struct glyph_ref {
+	FT_UInt index;
+	int gap;
+	int32_t x_advance, x_offset, y_offset;
+};
+
+/* font_shape.c (decode-core phase but for font_shape_warm_up, called by prepare). */
+struct font_shaper {
+	struct hb_face_t *face;
+	struct hb_font_t *font;
+	unsigned upem;
+};
+void font_shape_warm_up(void);
+/* Opens HarfBuzz over an open face (its tables read through FreeType); false when
+ * HarfBuzz could not (out of memory). Close it even then. */
+bool font_shaper_open(struct font_shaper *s, FT_Face face);
+void font_shaper_close(struct font_shaper *s);
+/* Shapes UTF-8 `utf8` (script and direction guessed from it) into at most `max` glyphs in
+ * visual order; glyph 0 (no glyph) comes back as a gap, counted in *missing. Returns the
+ * glyphs written. */
+unsigned font_shape(struct font_shaper *s, const char *utf8, size_t len, struct glyph_ref *out,
+		    unsigned max, unsigned *missing);
+
+/* What font_validate.c checked, for the probe. */
+struct font_declared {
+	uint32_t tag;    /* 0: not compared (WOFF2's transformed glyf and loca) */
+	uint32_t length; /* the decompressed length the WOFF/WOFF2 directory declares */
+};
+struct font_checks {
+	uint32_t sfnt_version;   /* of the face: 0x00010000, 'true', 'OTTO' (WOFF: its flavor) */
+	unsigned num_faces;      /* from the collection header; 1 otherwise */
+	unsigned num_tables;     /* table records of the face */
+	int checksum_mismatches; /* sfnt and collections; -1 for WOFF and WOFF2 */
+	unsigned units_per_em;   /* head.unitsPerEm */
+	const char *glyph_store; /* "glyf", "CFF", "CFF2", "CBDT", "sbix" or "EBDT" */
+	bool loca_rebuilt;       /* WOFF2 with transformed glyf: loca is FreeType's, not checked */
+	unsigned num_declared;
+	struct font_declared declared[SX_FONT_MAX_TABLES];
+};
+
+/* font_validate.c. Before FreeType sees the data: the collection header, the sfnt, WOFF
+ * or WOFF2 table directory of face `face`. SX_ERR_BAD_REQUEST for a face past the last;
+ * SX_ERR_BAD_INPUT "<table or container>: <reason>" otherwise. */
+enum sx_status font_validate_container(const uint8_t *data, size_t size, unsigned face,
+				       struct font_checks *checks, struct sx_result *result);
+
+/* font_validate.c. The tables of an open face (as FreeType decompressed them), against the
+ * sizes font_validate_container recorded. SX_ERR_BAD_INPUT "<table>: <reason>". */
+enum sx_status font_validate_tables(FT_Face face, struct font_checks *checks,
+				    struct sx_result *result);
 
 /* Renders the preview of an open face for req (thumbnail or full) into result->image. */
 enum sx_status font_render_preview(const struct sx_request *req, FT_Face face,

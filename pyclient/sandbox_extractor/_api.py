@@ -3,6 +3,8 @@ one run (_runner.py), and the answer as the caller wants it (metadata, a PIL.Ima
 
 from __future__ import annotations
 
+import dataclasses
+
 from . import _wire
 from ._errors import DecodeError
 from ._metadata import ImageInfo, Metadata
@@ -18,6 +20,7 @@ from ._request import (
     Request,
     StreamKind,
     extractor_name,
+    font_options,
     make_request,
     stream_kind,
 )
@@ -42,7 +45,14 @@ _METADATA_CLASS = {StreamKind.IMAGE: ImageInfo}
 
 def metadata_from_answer(kind: StreamKind, answer: _wire.MetaAnswer) -> Metadata:
     cls = _METADATA_CLASS.get(kind, Metadata)
-    return cls._from_fields(answer.fields)
+    fields = answer.fields
+    if kind is StreamKind.FONT:
+        # sx-font sends these lists one item a line (PROTOCOL.md); users get lists.
+        fields = dict(fields)
+        for key in ("faces", "named_instances"):
+            if isinstance(fields.get(key), str):
+                fields[key] = fields[key].split("\n") if fields[key] else []
+    return cls._from_fields(fields)
 
 
 def _extract(kind: StreamKind, request: Request, stream, execution: str | None) -> _wire.Answer:
@@ -62,6 +72,7 @@ def probe_format(
     memory: int = DEFAULT_MEMORY,
     cpu_seconds: int | None = None,
     execution: str | None = None,
+    face: int | None = None,
 ) -> Metadata:
     """Metadata of `stream` (no pixels are decoded): an ImageInfo for STREAM_IMAGE.
 
@@ -73,8 +84,11 @@ def probe_format(
     `execution`: "oneshot" (a process per call), "server" (through a fork server) or
     "auto" (one-shot for the first call to an extractor, the fork server from the second);
     None takes $SANDBOX_EXTRACTOR_MODE, else "auto". Results are the same either way.
+    `face`: STREAM_FONT only, the face of a collection (default 0); a font's metadata
+    has `faces` as a list of "family style" names.
     """
     kind = stream_kind(kind)
+    extra = font_options(kind, face=face)
     request = make_request(
         "probe",
         max_pixels=max_pixels,
@@ -83,6 +97,8 @@ def probe_format(
         timeout=timeout,
         cpu_seconds=cpu_seconds,
     )
+    if extra:
+        request = dataclasses.replace(request, extra=extra)
     answer = _extract(kind, request, stream, execution)
     assert isinstance(answer, _wire.MetaAnswer)
     try:
@@ -116,14 +132,20 @@ def load_image(
     memory: int = DEFAULT_MEMORY,
     cpu_seconds: int | None = None,
     execution: str | None = None,
+    face: int | None = None,
+    text: str | None = None,
+    font_size: int | None = None,
 ):
     """Decodes `stream` into a PIL.Image (mode "RGBA" or "RGB"), EXIF orientation applied.
 
     With `size` (an int N or a (width, height) pair) the image is fitted into that box,
     aspect kept, never enlarged; without it the full image is returned, refused above
     `max_pixels`. `execution` as for probe_format. Raises like probe_format.
+    STREAM_FONT only: `face` as for probe_format, `text` the preview text (at most 256
+    UTF-8 bytes, no control characters), `font_size` its em size in pixels (6..200).
     """
     kind = stream_kind(kind)
+    extra = font_options(kind, face=face, text=text, font_size=font_size)
     request = make_request(
         "thumbnail" if size is not None else "full",
         size=size,
@@ -134,6 +156,8 @@ def load_image(
         timeout=timeout,
         cpu_seconds=cpu_seconds,
     )
+    if extra:
+        request = dataclasses.replace(request, extra=extra)
     answer = _extract(kind, request, stream, execution)
     assert isinstance(answer, _wire.ImageAnswer)
     return image_from_answer(answer)

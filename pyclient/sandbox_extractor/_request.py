@@ -58,6 +58,7 @@ class Request:
     memory: int
     cpu_seconds: int
     timeout: float
+    extra: tuple[str, ...] = ()  # family options (sx-font: --face, --text, --font-size)
 
     def argv(self) -> list[str]:
         args = [f"--{self.mode}"]
@@ -72,7 +73,7 @@ class Request:
             "--memory", str(self.memory),
             "--cpu-seconds", str(self.cpu_seconds),
         ]  # fmt: skip
-        return args
+        return args + list(self.extra)
 
     def expect(self) -> _wire.Expect:
         if self.mode == "probe":
@@ -140,6 +141,34 @@ def make_request(
         cpu_seconds=cpu_seconds,
         timeout=float(timeout),
     )
+
+
+# Bounds of sx-font's options (common/sx_limits.h, PROTOCOL.md).
+_FONT_TEXT_MAX_BYTES = 256
+_FONT_SIZE_RANGE = (6, 200)
+
+
+def font_options(kind, face=None, text=None, font_size=None) -> tuple[str, ...]:
+    """argv for sx-font's face, text and size options, checked here as the extractor will."""
+    if face is None and text is None and font_size is None:
+        return ()
+    if kind is not StreamKind.FONT:
+        raise ValueError("face, text and font_size apply to STREAM_FONT only")
+    out: list[str] = []
+    if face is not None:
+        out += ["--face", str(_check_int("face", face, 0, 0xFFFF))]
+    if text is not None:
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, not {type(text).__name__}")
+        encoded = text.encode("utf-8", "strict")
+        if not 0 < len(encoded) <= _FONT_TEXT_MAX_BYTES:
+            raise ValueError(f"text must be 1..{_FONT_TEXT_MAX_BYTES} UTF-8 bytes")
+        if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in text):
+            raise ValueError("text must not hold control characters")
+        out += ["--text", text]
+    if font_size is not None:
+        out += ["--font-size", str(_check_int("font_size", font_size, *_FONT_SIZE_RANGE))]
+    return tuple(out)
 
 
 def stream_kind(kind) -> StreamKind:

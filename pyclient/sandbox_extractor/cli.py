@@ -98,6 +98,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     probe = sub.add_parser("probe", help="print metadata of each FILE as one JSON line")
     probe.add_argument("files", nargs="+", metavar="FILE")
+    probe.add_argument("--face", type=int, default=None, help="fonts: face of a collection")
     _add_limit_options(probe)
     thumb = sub.add_parser("thumbnail", help="write PNG thumbnails of files and directories")
     thumb.add_argument("sources", nargs="+", metavar="SRC")
@@ -121,7 +122,9 @@ def _probe(args) -> int:
     failed = 0
     for path in args.files:
         try:
-            info = _api.probe_format(kind, path, execution=args.execution, **_limits(args))
+            info = _api.probe_format(
+                kind, path, execution=args.execution, face=args.face, **_limits(args)
+            )
             # Nested: the extractor chooses these keys, the record's own are ours.
             record = {"file": path, "metadata": info.as_dict()}
         except ExtractorUnavailable:

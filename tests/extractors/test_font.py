@@ -15,7 +15,10 @@ import json
 import random
 import re
 import shutil
+import struct
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
@@ -29,14 +32,13 @@ BAD = sorted(k for k in EXPECT if k.startswith("fonts/bad/"))
 HEAVY = "fonts/bad/hint_loop_heavy.ttf"
 PREVIEWS = [["--thumbnail", "256x64"], ["--full"]]
 
-# Must match PROTOCOL.md and font_core.c.
-COVERAGE = {
-    "latin": [0x41, 0x5A, 0x61, 0x7A],
-    "greek": [0x391, 0x3A9, 0x3B1, 0x3C9],
-    "cyrillic": [0x410, 0x42F, 0x430, 0x44F],
-    "cjk": [0x4E00, 0x4E2D, 0x5B57, 0x6587],
-    "arabic": [0x627, 0x628, 0x644, 0x645],
-}
+# The script table as font_scripts.c holds it (PROTOCOL.md lists it): key -> probe points.
+SCRIPTS_C = Path(__file__).resolve().parents[2] / "extractors/font/font_scripts.c"
+COVERAGE = {m.group(1): [int(x, 16) for x in re.findall(r"0x[0-9A-Fa-f]+", m.group(2))]
+            for m in re.finditer(r'\{"covers_(\w+)", \{([^}]*)\}', SCRIPTS_C.read_text())}
+# The first five were there before the table grew; their keys and probes stay.
+assert list(COVERAGE)[:5] == ["latin", "greek", "cyrillic", "cjk", "arabic"]
+assert COVERAGE["arabic"] == [0x627, 0x628, 0x644, 0x645] and len(COVERAGE) >= 25
 # A clean answer costs milliseconds; this leaves room for a loaded machine.
 CPU_BOUND = 2.0
 
@@ -53,7 +55,7 @@ def check_meta(meta, want):
         assert meta[key] == want[key], (key, meta[key], want[key])
     for script in COVERAGE:
         assert meta["covers_" + script] == (script in want["covers"]), script
-    assert meta["scalable"] is True
+    assert meta["scalable"] is (want["outline"] != "bitmap")
 
 
 @pytest.mark.parametrize("name", GOOD)
@@ -62,7 +64,11 @@ def test_probe_matches_fonttools(name):
     assert r.kind == "meta", r.detail
     check_meta(r.meta, EXPECT[name]["meta"])
     assert r.meta["face_index"] == 0
-    assert r.meta["variable"] is False
+    instances = EXPECT[name].get("instances", [])
+    assert r.meta["variable"] is bool(instances)
+    assert r.meta["num_named_instances"] == len(instances)
+    if instances:
+        assert r.meta["named_instances"].split("\n") == instances
 
 
 def test_collection_faces_and_face_index():
@@ -103,7 +109,13 @@ def fc_scan(path):
                     reason="fc-scan missing (apt-get install fontconfig): no cross-check")
 @pytest.mark.parametrize("name", GOOD)
 def test_probe_agrees_with_fc_scan(name):
-    faces = fc_scan(FIXTURES / name)
+    # fontconfig lists a variable face again per named instance (index >= 0x10000) and
+    # once more as the variable face itself: one entry per face index is the font's faces.
+    faces = {}
+    for f in fc_scan(FIXTURES / name):
+        if f["index"] < 0x10000:
+            faces.setdefault(f["index"], f)
+    faces = list(faces.values())
     assert faces, "fc-scan found no face"
     for fc in faces:
         r = run("sx-font", ["--probe", "--face", str(fc["index"])], path=FIXTURES / name)
@@ -111,7 +123,10 @@ def test_probe_agrees_with_fc_scan(name):
         assert m["num_faces"] == len(faces)
         assert (m["family_name"], m["style_name"], m["postscript_name"]) == \
             (fc["family"], fc["style"], fc["ps"])
-        assert m["outline"] == {"TrueType": "truetype", "CFF": "cff"}[fc["fontformat"]]
+        # fontconfig names the container's outline format; a colour-bitmap face without
+        # outlines (CBDT) is "bitmap" here.
+        if EXPECT[name]["meta"]["outline"] != "bitmap":
+            assert m["outline"] == {"TrueType": "truetype", "CFF": "cff"}[fc["fontformat"]]
         if fc["chars"]:  # fontconfig calls a font with an empty charset monospaced
             assert m["fixed_pitch"] == (fc["spacing"] == "100")
         for script, points in COVERAGE.items():
@@ -167,9 +182,125 @@ def test_max_pixels_bounds_the_full_preview():
 def test_samples_follow_the_script():
     """Fonts without Latin show their own script; the Latin ones are wider (a pangram)."""
     for name in ("noto_sans_greek_only.ttf", "noto_sans_arabic_only.ttf",
-                 "noto_sans_cjk_kr_hanzi_only.otf", "dejavu_sans_no_cmap.ttf"):
+                 "noto_sans_cjk_kr_hanzi_only.otf"):
         r = run("sx-font", ["--full"], path=FIXTURES / "fonts/good" / name)
         assert r.kind == "image" and ink_fraction(r) > 0.01, (name, r.detail)
+
+
+def sfnt_directory(data, at=0):
+    """(tag, checksum, offset, length) of each table record, read here with struct."""
+    n = struct.unpack_from(">H", data, at + 4)[0]
+    return [struct.unpack_from(">4sIII", data, at + 12 + 16 * i) for i in range(n)]
+
+
+def checksum(data, tag, off, length):
+    table = bytearray(data[off:off + length]) + b"\0" * (-length % 4)
+    if tag == b"head":
+        table[8:12] = b"\0\0\0\0"
+    return sum(struct.unpack(">%dI" % (len(table) // 4), table)) & 0xFFFFFFFF
+
+
+@pytest.mark.parametrize("name", [n for n in GOOD if n.endswith((".ttf", ".otf"))])
+def test_probe_reports_the_structure_it_checked(name):
+    data = (FIXTURES / name).read_bytes()
+    records = sfnt_directory(data)
+    r = run("sx-font", ["--probe"], data=data)
+    assert r.kind == "meta", r.detail
+    assert "table directory" in r.meta["validated"] and "loca" in r.meta["validated"]
+    assert r.meta["num_tables"] == len(records)
+    assert r.meta["checksum_mismatches"] == sum(
+        1 for tag, want, off, length in records if checksum(data, tag, off, length) != want)
+    tags = {tag for tag, _, _, _ in records}
+    store = next(t.decode().strip() for t in (b"glyf", b"CFF2", b"CFF ", b"CBDT", b"sbix")
+                 if t in tags)
+    assert r.meta["glyph_store"] == store
+
+
+def test_a_wrong_checksum_is_counted_not_refused():
+    data = bytearray((FIXTURES / "fonts/good/dejavu_sans.ttf").read_bytes())
+    struct.pack_into(">I", data, 12 + 4, struct.unpack_from(">I", data, 16)[0] ^ 1)
+    r = run("sx-font", ["--probe"], data=bytes(data))
+    assert r.kind == "meta" and r.meta["checksum_mismatches"] == 1
+
+
+STRUCTURAL = sorted(n for n in BAD if "table" in EXPECT[n])
+
+
+@pytest.mark.parametrize("name", STRUCTURAL)
+def test_structural_defect_is_refused_naming_the_table(name):
+    """What OTS refuses, sx-font refuses in every mode, before FreeType renders anything,
+    and the detail starts with the table (or directory) at fault."""
+    for mode in (["--probe"], ["--thumbnail", "128"], ["--full"]):
+        r = run("sx-font", mode, path=FIXTURES / name)
+        assert r.kind == "error" and r.status == "bad_input", (name, mode, r.kind, r.detail)
+        assert r.detail.startswith(EXPECT[name]["table"] + ":"), (name, r.detail)
+
+
+def installed_fonts():
+    return sorted(p for p in Path("/usr/share/fonts").rglob("*")
+                  if p.suffix.lower() in (".ttf", ".otf", ".ttc"))
+
+
+@pytest.mark.skipif(not installed_fonts(), reason="no font package installed")
+def test_no_installed_debian_font_is_refused():
+    """Every face of every font the machine's Debian packages installed probes, and
+    previews (all of them within a time budget: the order is shuffled with a fixed seed,
+    so a run that stops early still covers every package a little)."""
+    fonts = installed_fonts()
+    random.Random(18).shuffle(fonts)
+    deadline = time.monotonic() + 20
+    refused, previewed = [], 0
+    for path in fonts:
+        r = run("sx-font", ["--probe"], path=path)
+        if r.kind != "meta":
+            refused.append((str(path), r.detail))
+            continue
+        for face in range(r.meta["num_faces"]):
+            if time.monotonic() > deadline:
+                break
+            p = run("sx-font", ["--thumbnail", "200x60", "--face", str(face)], path=path)
+            if p.kind != "image":
+                refused.append((str(path), face, p.detail))
+            previewed += 1
+    assert not refused, refused
+    assert previewed >= min(50, len(fonts)), previewed
+
+
+SAMPLES = {m.group(1): m.group(2) for m in re.finditer(
+    r'\{"covers_(\w+)", \{[^}]*\},\s*"([^"]*)"\}', SCRIPTS_C.read_text())}
+
+
+def ink_aspect(image):
+    """Width over height of the box of pixels more than 3/8 inked."""
+    bbox = image.point(lambda v: 255 if v > 96 else 0).getbbox()
+    return (bbox[2] - bbox[0]) / (bbox[3] - bbox[1])
+
+
+@pytest.mark.parametrize("name,script", [("noto_sans_devanagari.ttf", "devanagari"),
+                                         ("noto_sans_arabic_shaped.ttf", "arabic"),
+                                         ("noto_sans_bengali.ttf", "bengali")])
+def test_complex_scripts_are_shaped_like_raqm(name, script):
+    """The preview of a font holding only the sample (no Latin: no name line) has the
+    proportions of the sample as Pillow lays it out with raqm (HarfBuzz, FriBidi), within
+    4%, and is nearer to it than to Pillow's basic layout, which neither joins, reorders
+    nor forms conjuncts (5-20% wider here)."""
+    Image = pytest.importorskip("PIL.Image")
+    ImageFont = pytest.importorskip("PIL.ImageFont")
+    features = pytest.importorskip("PIL.features")
+    if not features.check("raqm"):
+        pytest.skip("Pillow without raqm (apt-get install libraqm0)")
+    path = FIXTURES / "fonts/good" / name
+    r = run("sx-font", ["--full"], path=path)
+    assert r.kind == "image", r.detail
+    ours = ink_aspect(Image.frombytes("RGBA", (r.width, r.height), bytes(r.pixels))
+                      .getchannel("A"))
+    want = {}
+    for engine in (ImageFont.Layout.RAQM, ImageFont.Layout.BASIC):
+        mask = ImageFont.truetype(str(path), 64, layout_engine=engine).getmask(SAMPLES[script])
+        want[engine] = ink_aspect(Image.frombytes("L", mask.size, bytes(mask)))
+    raqm, basic = want[ImageFont.Layout.RAQM], want[ImageFont.Layout.BASIC]
+    assert abs(ours - raqm) / raqm < 0.04, (ours, raqm, basic)
+    assert abs(ours - raqm) < abs(ours - basic), (ours, raqm, basic)
 
 
 def status_matches(r, want):
@@ -259,9 +390,48 @@ def test_help_describes_sx_font():
         assert word in p.stdout
 
 
+def test_text_option_is_shaped_and_font_size_scales():
+    Image = pytest.importorskip("PIL.Image")
+    ImageFont = pytest.importorskip("PIL.ImageFont")
+    features = pytest.importorskip("PIL.features")
+    path = FIXTURES / "fonts/good/noto_sans_devanagari.ttf"
+    text = "नमस्ते क्षत्रिय"
+    r = run("sx-font", ["--full", "--text", text], path=path)
+    assert r.kind == "image", r.detail
+    if features.check("raqm"):
+        mask = ImageFont.truetype(str(path), 64, layout_engine=ImageFont.Layout.RAQM) \
+            .getmask(text)
+        want = ink_aspect(Image.frombytes("L", mask.size, bytes(mask)))
+        ours = ink_aspect(Image.frombytes("RGBA", (r.width, r.height), bytes(r.pixels))
+                          .getchannel("A"))
+        assert abs(ours - want) / want < 0.05, (ours, want)
+    small = run("sx-font", ["--full", "--text", text, "--font-size", "20"], path=path)
+    big = run("sx-font", ["--full", "--text", text, "--font-size", "40"], path=path)
+    assert small.kind == big.kind == "image"
+    assert 1.7 < big.height / small.height < 2.3 and 1.7 < big.width / small.width < 2.3
+    r = run("sx-font", ["--thumbnail", "64", "--text", "xyz"], path=path)
+    assert r.status == "unsupported" and "requested text" in r.detail
+
+
+@pytest.mark.parametrize("args", [["--text", "x" * 257], ["--text", "a\tb"], ["--text", ""],
+                                  ["--text", "a\x7fb"], ["--font-size", "5"],
+                                  ["--font-size", "201"], ["--font-size", "x"]])
+def test_bad_text_or_font_size_is_a_bad_request(args):
+    r = run("sx-font", ["--thumbnail", "64", *args], path=FIXTURES / "fonts/good/dejavu_sans.ttf")
+    assert r.status == "bad_request" and args[0] in r.detail, r.detail
+
+
+def test_text_must_be_well_formed_utf8():
+    p = subprocess.run([str(BIN / "sx-font"), "--thumbnail", "64", "--text", b"ab\xffcd"],
+                       stdin=open(FIXTURES / "fonts/good/dejavu_sans.ttf", "rb"),
+                       capture_output=True, env={})
+    assert p.returncode == 1 and b"--text" in p.stdout
+
+
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
-@pytest.mark.parametrize("mode", [["--probe"], ["--thumbnail", "64"], ["--full", "--rgb"]],
-                         ids=["probe", "thumbnail", "full"])
+@pytest.mark.parametrize("mode", [["--probe"], ["--thumbnail", "64"], ["--full", "--rgb"],
+                                  ["--thumbnail", "64", "--text", "नमस्ते مرحبا 😀 A"]],
+                         ids=["probe", "thumbnail", "full", "text"])
 def test_only_read_write_exit_after_the_line(mode, tmp_path):
     for name in sorted(EXPECT):
         # The costly hinting loop runs under a one-second CPU limit: killed or answered.
@@ -281,6 +451,34 @@ def test_no_unwanted_freetype_driver_is_reachable():
     FreeType (the signature check refuses it), and an sfnt-wrapped Type 1 neither."""
     r = run("sx-font", ["--probe"], data=b"typ1" + b"\0" * 200)
     assert r.status == "unsupported" and re.search("Type 1", r.detail)
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+def test_every_font_fixture_through_a_traced_fork_server(tmp_path):
+    """Every font fixture (the heavy hinting loop apart), probe and both previews, served
+    by one zygote under strace: each child only reads, writes and exits after the line
+    (HarfBuzz, colour glyphs and the validator included), and answers byte for byte as
+    one-shot mode does."""
+    uploads = pytest.importorskip("test_uploads")
+    zygote = pytest.importorskip("test_zygote")
+    trace = tmp_path / "trace"
+    z = zygote.Zygote("sx-font", wrap=["strace", "-f", "-qq", "-o", str(trace)])
+    served = {}
+    modes = (["--probe"], ["--thumbnail", "96x32"], ["--full", "--rgb"])
+    try:
+        for name in sorted(n for n in EXPECT if n != HEAVY):
+            for mode in modes:
+                r, done = z.run(mode, path=FIXTURES / name)
+                served[(name, tuple(mode))] = (r, done.pid)
+    finally:
+        assert z.close() == 0
+    calls = uploads.after_the_line(trace.read_text(), {pid for _, pid in served.values()})
+    for (name, mode), (r, pid) in served.items():
+        assert calls.get(pid) is not None, (name, mode, "never crossed the line")
+        assert calls[pid] <= uploads.ALLOWED, (name, mode, calls[pid] - uploads.ALLOWED)
+        with open(FIXTURES / name, "rb") as f:
+            one = run_raw("sx-font", list(mode), stdin=f)
+        assert (r.returncode, r.out) == (one.returncode, one.out), (name, mode)
 
 
 def test_fork_server_answers_like_oneshot():
