@@ -23,6 +23,12 @@ enum sx_mode {
 	SX_MODE_FULL = 3,      /* full size, within max_pixels */
 };
 
+/* What image answers do with the file's colour description (--color). */
+enum sx_color {
+	SX_COLOR_SRGB = 0, /* embedded profile / colour chunks applied: sRGB pixels */
+	SX_COLOR_RAW = 1,  /* stored values untouched (the caller colour-manages) */
+};
+
 struct sx_request {
 	enum sx_mode mode;
 	uint32_t box_w, box_h;  /* SX_MODE_THUMBNAIL only */
@@ -32,6 +38,7 @@ struct sx_request {
 	uint64_t memory;        /* pool cap in bytes */
 	unsigned cpu_seconds;   /* RLIMIT_CPU */
 	uint32_t face_index;    /* fonts: face in a collection */
+	enum sx_color color;    /* images: --color srgb|raw */
 	bool sandbox_report;    /* --sandbox-report: answer which sandbox the line entered */
 };
 
