@@ -72,6 +72,7 @@ class Request:
     memory: int
     cpu_seconds: int
     timeout: float
+    color: str = "srgb"  # "srgb" (converted by the file's profile) or "raw"
 
     def argv(self) -> list[str]:
         args = [f"--{self.mode}"]
@@ -80,6 +81,8 @@ class Request:
             args.append(f"{self.box[0]}x{self.box[1]}")
         if self.mode != "probe":
             args.append("--rgb" if self.channels == _wire.LAYOUT_RGB else "--rgba")
+            if self.color == "raw":
+                args += ["--color", "raw"]
         args += [
             "--max-pixels", str(self.max_pixels),
             "--max-input-bytes", str(self.max_input_bytes),
@@ -119,6 +122,7 @@ def make_request(
     memory: int = DEFAULT_MEMORY,
     timeout: float = DEFAULT_TIMEOUT,
     cpu_seconds: int | None = None,
+    color: str = "srgb",
 ) -> Request:
     """Checks the caller's limits (trusted but possibly wrong) before anything runs."""
     _check_int("max_pixels", max_pixels, 1, _wire.PIXELS_MAX)
@@ -143,6 +147,8 @@ def make_request(
             _check_int("size width", size[0], 1, _wire.BOX_MAX_SIDE),
             _check_int("size height", size[1], 1, _wire.BOX_MAX_SIDE),
         )
+    if color not in ("srgb", "raw"):
+        raise ValueError(f"color must be 'srgb' or 'raw', got {color!r}")
     channels = _wire.LAYOUT_RGB if image_mode == "RGB" else _wire.LAYOUT_RGBA
     return Request(
         mode=mode,
@@ -153,6 +159,7 @@ def make_request(
         memory=memory,
         cpu_seconds=cpu_seconds,
         timeout=float(timeout),
+        color=color,
     )
 
 
@@ -320,8 +327,13 @@ def load_image(
     memory: int = DEFAULT_MEMORY,
     cpu_seconds: int | None = None,
     execution: str | None = None,
+    color: str = "srgb",
 ):
     """Decodes `stream` into a PIL.Image (mode "RGBA" or "RGB"), EXIF orientation applied.
+
+    `color="srgb"` (default): pixels converted inside the sandbox to sRGB by the file's
+    embedded ICC profile or PNG colour chunks, as viewers show them; `color="raw"`: the
+    stored values untouched, for callers who colour-manage themselves.
 
     With `size` (an int N or a (width, height) pair) the image is fitted into that box,
     aspect kept, never enlarged; without it the full image is returned, refused above
@@ -337,6 +349,7 @@ def load_image(
         memory=memory,
         timeout=timeout,
         cpu_seconds=cpu_seconds,
+        color=color,
     )
     answer = run_extractor(
         _BINARIES[kind], request, stream, what=str(kind), execution=execution

@@ -91,6 +91,11 @@ def _build_parser() -> argparse.ArgumentParser:
     thumb.add_argument("-o", "--output", required=True, metavar="DIR")
     thumb.add_argument("--size", type=_parse_size, default=(256, 256), help="N or WxH (256)")
     thumb.add_argument(
+        "--color", choices=("srgb", "raw"), default="srgb",
+        help="srgb: convert by the embedded ICC profile / PNG colour chunks (default); "
+        "raw: stored values",
+    )  # fmt: skip
+    thumb.add_argument(
         "-j", "--jobs", type=int, default=os.cpu_count() or 1, help="parallel workers"
     )
     _add_limit_options(thumb)
@@ -195,8 +200,9 @@ class _Namer:
 
 def _thumbnail_one(src: str, dst: str, args, kind) -> None:
     image = _api.load_image(
-        kind, src, size=args.size, mode="RGBA", execution=args.execution, **_limits(args)
-    )
+        kind, src, size=args.size, mode="RGBA", execution=args.execution, color=args.color,
+        **_limits(args),
+    )  # fmt: skip
     if image.getchannel("A").getextrema() == (255, 255):
         image = image.convert("RGB")
     os.makedirs(os.path.dirname(dst), exist_ok=True)
