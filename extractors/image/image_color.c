@@ -113,19 +113,32 @@ static cmsUInt32Number input_format(enum color_layout layout, cmsColorSpaceSigna
 	return 0;
 }
 
-static cmsHTRANSFORM make_transform(cmsHPROFILE from, enum color_layout layout)
+static cmsHTRANSFORM make_transform(cmsHPROFILE from, enum color_layout layout,
+				    cmsUInt32Number flags)
 {
 	return cmsCreateTransform(from, input_format(layout, cmsGetColorSpace(from)), warm.srgb,
-				  TYPE_RGBA_8, INTENT_RELATIVE_COLORIMETRIC, 0);
+				  TYPE_RGBA_8, INTENT_RELATIVE_COLORIMETRIC, cmsFLAGS_NOCACHE | flags);
 }
 
-/* One pixel through a fresh transform of this kind, then gone: every code path lcms2
- * takes for it (its optimisers, formatters, interpolation set-up) has run once. */
-static bool warm_transform(cmsHPROFILE from, enum color_layout layout)
+/* One pixel through a fresh transform of this kind, then gone: profile reading, the
+ * pipeline, the input formatters of this layout have run once. The one-shot extractor
+ * pays this on every file, tagged or not, so it is kept cheap (1.5 ms here, measured in
+ * a loop of color_prepare()):
+ * - without lcms2's optimisers (cmsFLAGS_NOOPTIMIZE): they are pure computation through
+ *   the allocator, and with them the warm-up cost 140 ms of CPU (a 16-bit transform's
+ *   precalculation is 14 ms, a CMYK one's 50 ms);
+ * - to `to`: the sRGB output side (its reversed curves, 0.9 ms a transform) once, an
+ *   XYZ output (0.05 ms) for the other kinds.
+ * tests/extractors/test_color.py runs every optimised kind to sRGB after the line under
+ * strace: only read, write, exit. */
+static bool warm_transform(cmsHPROFILE from, enum color_layout layout, cmsHPROFILE to,
+			   cmsUInt32Number to_format)
 {
 	uint16_t px[4] = {0x1234, 0x5678, 0x9abc, 0xffff};
-	uint8_t out[4];
-	cmsHTRANSFORM t = make_transform(from, layout);
+	uint16_t out[4];
+	cmsHTRANSFORM t = cmsCreateTransform(from, input_format(layout, cmsGetColorSpace(from)), to,
+					     to_format, INTENT_RELATIVE_COLORIMETRIC,
+					     cmsFLAGS_NOCACHE | cmsFLAGS_NOOPTIMIZE);
 	if (!t)
 		return false;
 	cmsDoTransform(t, px, out, 1);
@@ -171,7 +184,8 @@ bool color_prepare(void)
 	warm.rgb_template = g22 ? cmsCreateRGBProfile(&d65, &srgb_primaries, curves) : NULL;
 	warm.gray_template = g22 ? cmsCreateGrayProfile(cmsD50_xyY(), g22) : NULL;
 	cmsHPROFILE cmyk = tiny_cmyk_profile();
-	bool ok = g22 && warm.srgb && warm.rgb_template && warm.gray_template && cmyk;
+	cmsHPROFILE xyz = cmsCreateXYZProfile();
+	bool ok = g22 && warm.srgb && warm.rgb_template && warm.gray_template && cmyk && xyz;
 	if (ok) {
 		/* Every kind of transform color_apply() runs; a profile read from memory too. */
 		cmsUInt32Number size = 0;
@@ -180,12 +194,12 @@ bool color_prepare(void)
 		cmsHPROFILE reread = NULL;
 		if (bytes && cmsSaveProfileToMem(warm.rgb_template, bytes, &size))
 			reread = cmsOpenProfileFromMem(bytes, size);
-		ok = reread && warm_transform(reread, COLOR_LAYOUT_RGBA8) &&
-		     warm_transform(reread, COLOR_LAYOUT_RGBA16) &&
-		     warm_transform(warm.gray_template, COLOR_LAYOUT_RGBA8) &&
-		     warm_transform(warm.gray_template, COLOR_LAYOUT_RGBA16) &&
-		     warm_transform(cmyk, COLOR_LAYOUT_CMYK8) &&
-		     warm_transform(cmyk, COLOR_LAYOUT_CMYK8_INVERTED);
+		ok = reread && warm_transform(reread, COLOR_LAYOUT_RGBA8, warm.srgb, TYPE_RGBA_8) &&
+		     warm_transform(reread, COLOR_LAYOUT_RGBA16, xyz, TYPE_XYZ_16) &&
+		     warm_transform(warm.gray_template, COLOR_LAYOUT_RGBA8, xyz, TYPE_XYZ_16) &&
+		     warm_transform(warm.gray_template, COLOR_LAYOUT_RGBA16, xyz, TYPE_XYZ_16) &&
+		     warm_transform(cmyk, COLOR_LAYOUT_CMYK8, xyz, TYPE_XYZ_16) &&
+		     warm_transform(cmyk, COLOR_LAYOUT_CMYK8_INVERTED, xyz, TYPE_XYZ_16);
 		if (reread) {
 			char text[8];
 			cmsGetProfileInfoASCII(reread, cmsInfoDescription, "en", "US", text, sizeof text);
@@ -195,6 +209,8 @@ bool color_prepare(void)
 	}
 	if (cmyk)
 		cmsCloseProfile(cmyk);
+	if (xyz)
+		cmsCloseProfile(xyz);
 	cmsFreeToneCurve(g22);
 	warm.ready = ok;
 	return ok;
@@ -388,7 +404,7 @@ static bool plan_from_icc(struct color_plan *plan, const struct color_source *sr
 		decided = true;
 	} else {
 		lcms_error[0] = '\0';
-		plan->transform = make_transform(h, plan->layout);
+		plan->transform = make_transform(h, plan->layout, 0);
 		if (!plan->transform) {
 			ignore(plan, "lcms2 cannot convert from the profile", lcms_error);
 		} else {
@@ -514,7 +530,7 @@ void color_plan_open(struct color_plan *plan, const struct color_source *src,
 		return;
 	plan->source = src->has_chrm && src->space != COLOR_SPACE_GRAY ? "gama-chrm" : "gama";
 	if (build)
-		plan->transform = make_transform(h, layout);
+		plan->transform = make_transform(h, layout, 0);
 }
 
 bool color_plan_converts(const struct color_plan *plan)
