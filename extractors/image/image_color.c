@@ -431,22 +431,17 @@ static void xyY_to_XYZ(double x, double y, cmsCIEXYZ *out)
 /* Writes the gAMA/cHRM description into a template profile made before the line (a new
  * profile would read the clock): colorants from the chromaticities, adapted to D50 by
  * lcms2 (Bradford, as cmsCreateRGBProfile does), and a pure power curve. */
-static cmsHPROFILE described_profile(const struct color_source *src)
+static cmsHPROFILE described_profile(enum color_space space, const double *chrm,
+				      cmsToneCurve *curve)
 {
-	double exponent = 1.0 / src->gamma;
-	if (!(exponent >= 0.2 && exponent <= 5.0))
-		return NULL;
-	cmsToneCurve *curve = cmsBuildGamma(NULL, exponent);
-	if (!curve)
-		return NULL;
 	cmsHPROFILE h = NULL;
-	if (src->space == COLOR_SPACE_GRAY) {
+	if (space == COLOR_SPACE_GRAY) {
 		if (cmsWriteTag(warm.gray_template, cmsSigGrayTRCTag, curve))
 			h = warm.gray_template;
 	} else {
-		const double *c = src->chrm;
+		const double *c = chrm;
 		double def[8] = {d65.x, d65.y, 0.64, 0.33, 0.30, 0.60, 0.15, 0.06};
-		if (!src->has_chrm)
+		if (!c)
 			c = def;
 		bool sane = true;
 		for (int i = 0; i < 8; i += 2)
@@ -480,8 +475,72 @@ static cmsHPROFILE described_profile(const struct color_source *src)
 		if (sane)
 			h = warm.rgb_template;
 	}
+	return h;
+}
+
+static cmsHPROFILE gamma_profile(const struct color_source *src)
+{
+	double exponent = 1.0 / src->gamma;
+	if (!(exponent >= 0.2 && exponent <= 5.0))
+		return NULL;
+	cmsToneCurve *curve = cmsBuildGamma(NULL, exponent);
+	if (!curve)
+		return NULL;
+	cmsHPROFILE h = described_profile(src->space, src->has_chrm ? src->chrm : NULL, curve);
 	cmsFreeToneCurve(curve);
 	return h;
+}
+
+/* CICP (ITU-T H.273: PNG cICP, HEIF/AVIF nclx) for RGB pixels: the primaries and SDR
+ * transfer functions of photos; NULL and a profile, or the reason it is not used. HDR
+ * transfers (PQ, HLG) need tone mapping, not a profile: not converted here. */
+static const char *cicp_profile(const struct color_source *src, cmsHPROFILE *out, bool *srgb)
+{
+	static const double bt709[8] = {0.3127, 0.3290, 0.64, 0.33, 0.30, 0.60, 0.15, 0.06};
+	static const double bt2020[8] = {0.3127, 0.3290, 0.708, 0.292, 0.170, 0.797, 0.131, 0.046};
+	static const double p3_d65[8] = {0.3127, 0.3290, 0.680, 0.320, 0.265, 0.690, 0.150, 0.060};
+	static const cmsFloat64Number srgb_curve[5] = {2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92,
+						       0.04045};
+	static const cmsFloat64Number bt709_curve[5] = {1 / 0.45, 1 / 1.099, 0.099 / 1.099,
+							1 / 4.5, 0.081};
+	const double *chrm;
+	*out = NULL;
+	*srgb = false;
+	if (src->space != COLOR_SPACE_RGB)
+		return "CICP on a non-RGB image";
+	if (src->cicp[2] != 0)
+		return "CICP matrix coefficients other than RGB (0)";
+	if (src->cicp[3] != 1)
+		return "CICP narrow (video) range";
+	switch (src->cicp[0]) {
+	case 1: chrm = bt709; break;
+	case 9: chrm = bt2020; break;
+	case 12: chrm = p3_d65; break;
+	default: return "CICP colour primaries not supported";
+	}
+	cmsToneCurve *curve;
+	switch (src->cicp[1]) {
+	case 13: curve = cmsBuildParametricToneCurve(NULL, 4, srgb_curve); break;
+	case 1:
+	case 6:
+	case 14:
+	case 15: curve = cmsBuildParametricToneCurve(NULL, 4, bt709_curve); break;
+	case 4: curve = cmsBuildGamma(NULL, 2.2); break;
+	case 8: curve = cmsBuildGamma(NULL, 1.0); break;
+	case 16:
+	case 18: return "CICP HDR transfer (PQ or HLG) is not converted";
+	default: return "CICP transfer characteristics not supported";
+	}
+	if (src->cicp[0] == 1 && src->cicp[1] == 13) {
+		cmsFreeToneCurve(curve);
+		*srgb = true;
+		return NULL;
+	}
+	if (!curve)
+		return "no memory for the CICP curve";
+	*out = described_profile(COLOR_SPACE_RGB, chrm, curve);
+	cmsFreeToneCurve(curve);
+	return *out ? NULL : "CICP primaries do not form a colour space";
 }
 
 /* gAMA (with cHRM, or sRGB's primaries without) close enough to sRGB's description: as
@@ -511,6 +570,25 @@ void color_plan_open(struct color_plan *plan, const struct color_source *src,
 			ignore(plan, "colour management is not set up", NULL);
 		return;
 	}
+	if (src->has_cicp) {
+		/* First, as PNG's 3rd edition and HEIF's colr order them; an unusable CICP leaves
+		 * the decision to the profile and chunks below. */
+		cmsHPROFILE h;
+		bool srgb;
+		snprintf(plan->cicp, sizeof plan->cicp, "%u/%u/%u/%u", src->cicp[0], src->cicp[1],
+			 src->cicp[2], src->cicp[3]);
+		plan->cicp_ignored = cicp_profile(src, &h, &srgb);
+		if (!plan->cicp_ignored && srgb) {
+			plan->source = "cicp-srgb";
+			return;
+		}
+		if (!plan->cicp_ignored) {
+			plan->source = "cicp";
+			if (build)
+				plan->transform = make_transform(h, layout, 0);
+			return;
+		}
+	}
 	if (src->icc_problem)
 		ignore(plan, src->icc_problem, NULL);
 	else if (src->icc && plan_from_icc(plan, src, build))
@@ -525,7 +603,7 @@ void color_plan_open(struct color_plan *plan, const struct color_source *src,
 		plan->source = "gama-srgb";
 		return;
 	}
-	cmsHPROFILE h = described_profile(src);
+	cmsHPROFILE h = gamma_profile(src);
 	if (!h)
 		return;
 	plan->source = src->has_chrm && src->space != COLOR_SPACE_GRAY ? "gama-chrm" : "gama";
@@ -575,6 +653,10 @@ void color_describe(const struct color_plan *plan, struct sx_meta *m)
 		sx_meta_add_cstring(m, "icc_ignored", plan->ignored);
 	if (plan->chunks)
 		sx_meta_add_cstring(m, "png_color_chunks", plan->chunks);
+	if (plan->cicp[0])
+		sx_meta_add_cstring(m, "cicp", plan->cicp);
+	if (plan->cicp_ignored)
+		sx_meta_add_cstring(m, "cicp_ignored", plan->cicp_ignored);
 	sx_meta_add_cstring(m, "color_source", plan->source);
 }
 

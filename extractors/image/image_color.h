@@ -68,6 +68,12 @@ struct color_source {
 	bool has_chrm; /* PNG cHRM: x, y of white, red, green, blue */
 	double chrm[8];
 	const char *chunks; /* PNG: the colour chunks seen ("iCCP sRGB gAMA cHRM"), or NULL */
+	/* CICP (ITU-T H.273), as PNG cICP or HEIF/AVIF nclx carry it: colour primaries,
+	 * transfer characteristics, matrix coefficients (0: RGB; a YUV decoder converts first
+	 * and passes 0), full-range flag. Used first when supported (primaries 1, 9, 12;
+	 * transfers 1, 4, 6, 8, 13, 14, 15); else ignored with a reason and the rest decides. */
+	bool has_cicp;
+	uint8_t cicp[4];
 };
 
 enum color_icc {
@@ -82,6 +88,8 @@ struct color_plan {
 	char description[SX_COLOR_DESCRIPTION_MAX + 1];
 	char ignored[96];     /* reason, when icc == COLOR_ICC_IGNORED */
 	const char *chunks;
+	char cicp[16];            /* "P/T/M/R" when the source had CICP */
+	const char *cicp_ignored; /* why that CICP is not used (static), or NULL */
 	const char *source;   /* what the transform is built from: "icc", "gama-chrm", ... */
 	enum color_layout layout;
 	void *transform;      /* cmsHTRANSFORM, NULL when no conversion is needed */
@@ -105,8 +113,8 @@ bool color_plan_converts(const struct color_plan *plan);
  * as libpng's strip does), CMYK gets opaque alpha. */
 void color_apply(const struct color_plan *plan, const void *in, uint8_t *out, size_t pixels);
 
-/* Adds icc, icc_space, icc_description, icc_ignored, png_color_chunks, color_source
- * (PROTOCOL.md). */
+/* Adds icc, icc_space, icc_description, icc_ignored, png_color_chunks, cicp,
+ * cicp_ignored, color_source (PROTOCOL.md). */
 void color_describe(const struct color_plan *plan, struct sx_meta *m);
 
 void color_plan_close(struct color_plan *plan);

@@ -3,8 +3,8 @@
  * libpng's error and warning callbacks are replaced (nothing printed; errors longjmp to
  * one place). Its own limits are set before the first chunk is read. Reading past the
  * end of the input is an error, so a truncated file or one without IEND is bad input,
- * never a partial image. The colour description (iCCP, else sRGB, else gAMA with or
- * without cHRM; PNG 3rd edition's order) goes to image_color.c: 8-bit pixels are
+ * never a partial image. The colour description (cICP, else iCCP, else sRGB, else gAMA
+ * with or without cHRM; PNG 3rd edition's order) goes to image_color.c: 8-bit pixels are
  * converted in place, 16-bit ones before their reduction to 8 bits.
  */
 #include <png.h>
@@ -134,6 +134,10 @@ static void walk_color_chunks(struct png_job *job)
 		}
 		if (len > job->size - pos - 12)
 			break;
+		if (memcmp(type, "cICP", 4) == 0 && len == 4 && !job->color.has_cicp) {
+			job->color.has_cicp = true;
+			memcpy(job->color.cicp, job->data + pos + 8, 4);
+		}
 		pos += 12 + (size_t)len;
 	}
 }

@@ -108,6 +108,11 @@ def test_probe_reports_the_colour(name):
         assert m["color_source"] == e["source"], m
     if "chunks" in e:
         assert m["png_color_chunks"] == e["chunks"], m
+    assert m.get("cicp") == e.get("cicp"), m
+    if "cicp_reason" in e:
+        assert e["cicp_reason"] in m["cicp_ignored"], m
+    else:
+        assert "cicp_ignored" not in m, m
     if e["icc"] == "ignored":
         assert e["reason"] in m["icc_ignored"], m
         assert m["color_source"] == "none", m
