@@ -23,6 +23,12 @@ enum sx_mode {
 	SX_MODE_FULL = 3,      /* full size, within max_pixels */
 };
 
+/* What image answers do with the file's colour description (--color). */
+enum sx_color {
+	SX_COLOR_SRGB = 0, /* embedded profile / colour chunks applied: sRGB pixels */
+	SX_COLOR_RAW = 1,  /* stored values untouched (the caller colour-manages) */
+};
+
 struct sx_request {
 	enum sx_mode mode;
 	uint32_t box_w, box_h;  /* SX_MODE_THUMBNAIL only */
@@ -34,6 +40,7 @@ struct sx_request {
 	uint32_t face_index;    /* fonts: face in a collection */
 	unsigned font_size;     /* fonts: em size in pixels of the preview; 0: fitted */
 	char text[SX_FONT_TEXT_MAX_BYTES + 1]; /* fonts: preview text, validated UTF-8; "" */
+	enum sx_color color;    /* images: --color srgb|raw */
 	bool sandbox_report;    /* --sandbox-report: answer which sandbox the line entered */
 };
 

@@ -63,6 +63,21 @@
 /* Largest single allocation libpng may make (its rows for a 1e6-wide RGBA16 image: 8 MB). */
 #define SX_PNG_MAX_ALLOC ((size_t)64 << 20)
 
+/* Colour (image_color.c, LittleCMS): an embedded profile larger than this, or with more
+ * tags, is ignored (the image decodes as untagged). Real camera and phone profiles are
+ * 0.5-60 KB; print (CMYK) profiles up to a few MB. lcms2 itself refuses over 100 tags. */
+#define SX_COLOR_MAX_PROFILE_BYTES ((size_t)4 << 20)
+#define SX_COLOR_MAX_TAGS 100u
+/* Colour lookup tables a profile may declare (grid points ^ inputs x outputs entries, per
+ * table; a 33^4 x 3 CMYK table is 3.6M) and curve table entries in lut16 tags. */
+#define SX_COLOR_MAX_CLUT_ENTRIES ((uint64_t)4 << 20)
+#define SX_COLOR_MAX_LUT16_CURVE_ENTRIES 4096u
+/* Everything lcms2 may hold at once while one profile is read and one transform is built
+ * and run (its own allocator plugin counts it). */
+#define SX_COLOR_LCMS_MEMORY_MAX ((size_t)96 << 20)
+/* Profile description reported by --probe (printable ASCII, cut at this many bytes). */
+#define SX_COLOR_DESCRIPTION_MAX 64u
+
 /* --- sx-video --- */
 
 /* Content probing: the first bytes handed to the whitelisted demuxers' probes, growing

@@ -131,6 +131,9 @@ enum sx_status sx_request_parse(int argc, char **argv, struct sx_request *req, b
 		} else if (strcmp(opt, "--sandbox-report") == 0) {
 			req->sandbox_report = true;
 			used_val = false;
+		} else if (strcmp(opt, "--color") == 0) {
+			ok = val && (strcmp(val, "srgb") == 0 || strcmp(val, "raw") == 0);
+			req->color = ok && strcmp(val, "raw") == 0 ? SX_COLOR_RAW : SX_COLOR_SRGB;
 		} else if (strcmp(opt, "--face") == 0) {
 			ok = parse_amount(val, 0xFFFF, &n);
 			req->face_index = (uint32_t)n;
@@ -174,6 +177,8 @@ void sx_request_print_usage(const char *prog, const char *summary)
 	       "  --max-input-bytes N  largest input accepted (default %" PRIu64 ")\n"
 	       "  --memory N           memory pool cap in bytes (default %" PRIu64 ", minimum %" PRIu64 ")\n"
 	       "  --cpu-seconds N      CPU time limit; the kernel kills past it (default %u)\n"
+	       "  --color srgb|raw     images: convert to sRGB by the embedded ICC profile or\n"
+	       "                       colour chunks (default srgb), or keep stored values\n"
 	       "  --face N             face index in a font collection (fonts only, default 0)\n"
 	       "  --text UTF8          font preview text instead of the sample (at most %u bytes,\n"
 	       "                       no control characters)\n"

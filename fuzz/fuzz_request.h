@@ -4,7 +4,9 @@
  *
  * Phase: in-process harnesses only (no sandbox). Header-only so each harness stays one
  * line: SX_FUZZ_HARNESS(sx_<family>_family).
- * Layout of the prefix (FUZZ_PREFIX bytes): mode selector, box width, box height, flags.
+ * Layout of the prefix (FUZZ_PREFIX bytes): mode selector, box width, box height, flags
+ * (bit 0: RGB layout, bits 1-2: font face, bit 3: --color raw; seeds leave it 0, so the
+ * colour-managed path is the one fuzzed first).
  * Inputs shorter than the prefix are used whole as file data with a probe request.
  */
 #ifndef FUZZ_REQUEST_H
@@ -40,6 +42,7 @@ static inline void fuzz_request(const uint8_t **data, size_t *size, struct sx_re
 	req->box_h = 1 + p[2] % 255;
 	req->channels = (p[3] & 1) ? 3 : 4;
 	req->face_index = (p[3] >> 1) & 3;
+	req->color = (p[3] >> 3) & 1 ? SX_COLOR_RAW : SX_COLOR_SRGB;
 	*data += FUZZ_PREFIX;
 	*size -= FUZZ_PREFIX;
 }

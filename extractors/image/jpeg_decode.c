@@ -4,6 +4,8 @@
  * replaced so nothing is printed and every error unwinds with longjmp to one place.
  * Warnings that mean the picture is incomplete (data ended early, corrupt entropy data)
  * are errors here: other tools pad such files with grey and call them images.
+ * An embedded ICC profile (APP2 ICC_PROFILE segments) goes to image_color.c, which
+ * converts each decoded row to sRGB before any area averaging.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image_color.h"
 #include "image_internal.h"
 #include "sx_size.h"
 
@@ -200,7 +203,82 @@ struct jpeg_job {
 	uint8_t *pixels;
 	int orientation;
 	uint32_t keep_w, keep_h; /* the decoded part handed on (padding-free edges) */
+	struct color_source color;
+	uint8_t *icc; /* the profile's segments joined */
+	struct color_plan plan;
 };
+
+/* APP2 "ICC_PROFILE\0", sequence number, count, payload (ICC.1 annex B.4). Segments may
+ * come in any order; each of 1..count exactly once under one count, or the profile is
+ * ignored with the reason (never a partial profile). */
+static void read_icc(struct jpeg_job *job)
+{
+	const uint8_t *parts[256];
+	size_t sizes[256], total = 0;
+	unsigned count = 0, seen = 0;
+	memset(sizes, 0, sizeof sizes);
+	memset(parts, 0, sizeof parts);
+	for (jpeg_saved_marker_ptr m = job->cinfo.marker_list; m; m = m->next) {
+		if (m->marker != JPEG_APP0 + 2 || m->data_length < 14 ||
+		    memcmp(m->data, "ICC_PROFILE", 12) != 0)
+			continue;
+		unsigned seq = m->data[12], n = m->data[13];
+		if (count == 0)
+			count = n;
+		if (n == 0 || n != count || seq == 0 || seq > n) {
+			job->color.icc_problem = "ICC_PROFILE segments disagree on their numbering";
+			return;
+		}
+		if (parts[seq]) {
+			job->color.icc_problem = "an ICC_PROFILE segment appears twice";
+			return;
+		}
+		parts[seq] = m->data + 14;
+		sizes[seq] = m->data_length - 14;
+		total += sizes[seq];
+		seen++;
+	}
+	if (seen == 0)
+		return;
+	if (seen != count) {
+		job->color.icc_problem = "ICC_PROFILE segments are missing";
+		return;
+	}
+	if (total > SX_COLOR_MAX_PROFILE_BYTES) {
+		job->color.icc_problem = "profile larger than the cap";
+		return;
+	}
+	job->icc = malloc(total ? total : 1);
+	if (!job->icc) {
+		job->color.icc_problem = "no memory for the profile";
+		return;
+	}
+	size_t at = 0;
+	for (unsigned seq = 1; seq <= count; seq++) {
+		memcpy(job->icc + at, parts[seq], sizes[seq]);
+		at += sizes[seq];
+	}
+	job->color.icc = job->icc;
+	job->color.icc_size = total;
+}
+
+/* What libjpeg hands over (choose_output): RGBA, or CMYK as stored (Adobe: inverted). */
+static enum color_layout color_layout_of(j_decompress_ptr cinfo)
+{
+	if (cinfo->jpeg_color_space != JCS_CMYK && cinfo->jpeg_color_space != JCS_YCCK)
+		return COLOR_LAYOUT_RGBA8;
+	return cinfo->saw_Adobe_marker ? COLOR_LAYOUT_CMYK8_INVERTED : COLOR_LAYOUT_CMYK8;
+}
+
+static enum color_space image_space(J_COLOR_SPACE cs)
+{
+	switch (cs) {
+	case JCS_GRAYSCALE: return COLOR_SPACE_GRAY;
+	case JCS_CMYK:
+	case JCS_YCCK: return COLOR_SPACE_CMYK;
+	default: return COLOR_SPACE_RGB;
+	}
+}
 
 static enum sx_status choose_output(struct jpeg_job *job, struct sx_result *result)
 {
@@ -223,6 +301,7 @@ static enum sx_status decode_pixels(const struct sx_request *req, struct jpeg_jo
 {
 	j_decompress_ptr cinfo = &job->cinfo;
 	int cmyk = cinfo->out_color_space == JCS_CMYK;
+	bool convert = color_plan_converts(&job->plan);
 	if (req->mode == SX_MODE_THUMBNAIL) {
 		uint32_t tw, th;
 		thumbnail_target(req, cinfo->image_width, cinfo->image_height, job->orientation, &tw, &th);
@@ -245,7 +324,10 @@ static enum sx_status decode_pixels(const struct sx_request *req, struct jpeg_jo
 		JSAMPROW row = job->pixels + (size_t)cinfo->output_scanline * w * 4;
 		if (jpeg_read_scanlines(cinfo, &row, 1) != 1)
 			return sx_fail(result, SX_ERR_BAD_INPUT, "JPEG data ended early");
-		if (cmyk)
+		/* Each row to sRGB as it comes, before any scaling (image_color.h). */
+		if (convert)
+			color_apply(&job->plan, row, row, w);
+		else if (cmyk)
 			cmyk_row_to_rgba(row, w, cinfo->saw_Adobe_marker);
 	}
 	/* Reads on to EOI: a file cut after its last scan line still ended early. */
@@ -271,10 +353,15 @@ static enum sx_status run_jpeg(struct jpeg_job *job, const struct sx_request *re
 	cinfo->mem->max_memory_to_use = (long)req->memory;
 	jpeg_mem_src(cinfo, data, (unsigned long)size);
 	jpeg_save_markers(cinfo, JPEG_APP0 + 1, 0xFFFF);
+	jpeg_save_markers(cinfo, JPEG_APP0 + 2, 0xFFFF);
 	jpeg_read_header(cinfo, TRUE);
 	job->orientation = read_orientation(cinfo);
+	read_icc(job);
+	job->color.space = image_space(cinfo->jpeg_color_space);
 	if (req->mode == SX_MODE_PROBE) {
 		describe(cinfo, job->orientation, &result->meta);
+		color_plan_open(&job->plan, &job->color, color_layout_of(cinfo), false);
+		color_describe(&job->plan, &result->meta);
 		result->kind = SX_RESULT_META;
 		return SX_OK;
 	}
@@ -282,6 +369,8 @@ static enum sx_status run_jpeg(struct jpeg_job *job, const struct sx_request *re
 	enum sx_status status = check_pixel_cap(req, cinfo->image_width, cinfo->image_height, result);
 	if (status == SX_OK)
 		status = choose_output(job, result);
+	if (status == SX_OK && req->color == SX_COLOR_SRGB)
+		color_plan_open(&job->plan, &job->color, color_layout_of(cinfo), true);
 	if (status == SX_OK)
 		status = decode_pixels(req, job, result);
 	return status;
@@ -304,6 +393,8 @@ enum sx_status jpeg_extract(const struct sx_request *req, const uint8_t *data, s
 	uint32_t w = job.keep_w, h = job.keep_h;
 	uint32_t src_w = job.cinfo.image_width, src_h = job.cinfo.image_height;
 	jpeg_destroy_decompress(&job.cinfo);
+	color_plan_close(&job.plan);
+	free(job.icc);
 	if (status == SX_OK && req->mode != SX_MODE_PROBE)
 		return finish_image(req, job.pixels, w, h, src_w, src_h, job.orientation, result);
 	free(job.pixels);

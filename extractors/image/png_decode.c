@@ -3,7 +3,9 @@
  * libpng's error and warning callbacks are replaced (nothing printed; errors longjmp to
  * one place). Its own limits are set before the first chunk is read. Reading past the
  * end of the input is an error, so a truncated file or one without IEND is bad input,
- * never a partial image.
+ * never a partial image. The colour description (cICP, else iCCP, else sRGB, else gAMA
+ * with or without cHRM; PNG 3rd edition's order) goes to image_color.c: 8-bit pixels are
+ * converted in place, 16-bit ones before their reduction to 8 bits.
  */
 #include <png.h>
 #include <setjmp.h>
@@ -11,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image_color.h"
 #include "image_internal.h"
+#include "sx_bytes.h"
 #include "sx_size.h"
 
 /* Everything a decode may leave behind, in the caller's frame so it stays well-defined
@@ -26,6 +30,10 @@ struct png_job {
 	uint8_t *pixels;
 	png_bytep *rows;
 	uint32_t width, height;
+	struct color_source color;
+	struct color_plan plan;
+	char chunks[32];       /* colour chunks seen, in file order */
+	char icc_warning[96];  /* libpng's reason for dropping an iCCP chunk */
 };
 
 static void on_error(png_structp png, png_const_charp msg)
@@ -43,6 +51,8 @@ static void on_warning(png_structp png, png_const_charp msg)
 	/* Never printed. One warning matters: libpng reports a side over our user limit as
 	 * a warning, then fails with a generic "Invalid IHDR data": that is a limit. */
 	struct png_job *job = png_get_error_ptr(png);
+	if (strncmp(msg, "iCCP", 4) == 0 && !job->icc_warning[0])
+		snprintf(job->icc_warning, sizeof job->icc_warning, "libpng: %s", msg);
 	if (strstr(msg, "exceeds user limit") && job->status == SX_OK) {
 		job->status = SX_ERR_LIMIT;
 		snprintf(job->message, sizeof job->message, "%s (cap %u per side)", msg,
@@ -104,8 +114,70 @@ static void describe(struct png_job *job, struct sx_meta *m)
 			 png_get_interlace_type(job->png, job->info) == PNG_INTERLACE_ADAM7);
 }
 
-/* Every colour type and depth to 8-bit RGBA, Adam7 passes combined by libpng. */
-static void request_rgba8(struct png_job *job)
+/* The colour chunks the file really has, before the first IDAT (libpng's info also
+ * reports gAMA and cHRM values it derived from sRGB or iCCP). Only reads, bounded. */
+static void walk_color_chunks(struct png_job *job)
+{
+	static const char *const names[] = {"iCCP", "sRGB", "gAMA", "cHRM", "cICP"};
+	size_t pos = 8;
+	while (job->size >= 12 && pos <= job->size - 12) {
+		uint32_t len = sx_get_be32(job->data + pos);
+		const uint8_t *type = job->data + pos + 4;
+		if (memcmp(type, "IDAT", 4) == 0 || memcmp(type, "IEND", 4) == 0)
+			break;
+		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+			size_t used = strlen(job->chunks);
+			if (memcmp(type, names[i], 4) == 0 && !strstr(job->chunks, names[i]) &&
+			    used + 6 < sizeof job->chunks)
+				snprintf(job->chunks + used, sizeof job->chunks - used, "%s%s",
+					 used ? " " : "", names[i]);
+		}
+		if (len > job->size - pos - 12)
+			break;
+		if (memcmp(type, "cICP", 4) == 0 && len == 4 && !job->color.has_cicp) {
+			job->color.has_cicp = true;
+			memcpy(job->color.cicp, job->data + pos + 8, 4);
+		}
+		pos += 12 + (size_t)len;
+	}
+}
+
+/* What image_color.c needs, from libpng's reading of the chunks walk_color_chunks saw. */
+static void gather_color(struct png_job *job)
+{
+	png_structp png = job->png;
+	png_infop info = job->info;
+	struct color_source *c = &job->color;
+	walk_color_chunks(job);
+	c->space = png_get_color_type(png, info) & PNG_COLOR_MASK_COLOR ? COLOR_SPACE_RGB
+									 : COLOR_SPACE_GRAY;
+	c->chunks = job->chunks[0] ? job->chunks : "none";
+	png_charp name;
+	int compression;
+	png_bytep profile;
+	png_uint_32 len;
+	if (strstr(job->chunks, "iCCP")) {
+		if (png_get_iCCP(png, info, &name, &compression, &profile, &len) && len > 0) {
+			c->icc = profile;
+			c->icc_size = len;
+		} else {
+			c->icc_problem = job->icc_warning[0] ? job->icc_warning
+							     : "libpng refused the iCCP chunk";
+		}
+	}
+	int intent;
+	c->srgb = strstr(job->chunks, "sRGB") && png_get_sRGB(png, info, &intent);
+	if (strstr(job->chunks, "gAMA") && png_get_gAMA(png, info, &c->gamma) && c->gamma > 0)
+		c->has_gamma = true;
+	double *x = c->chrm;
+	if (strstr(job->chunks, "cHRM") &&
+	    png_get_cHRM(png, info, &x[0], &x[1], &x[2], &x[3], &x[4], &x[5], &x[6], &x[7]))
+		c->has_chrm = true;
+}
+
+/* Every colour type and depth to 8-bit RGBA (16-bit RGBA in host order when `keep16`:
+ * its colour is converted before the reduction), Adam7 passes combined by libpng. */
+static void request_rgba(struct png_job *job, bool keep16)
 {
 	png_structp png = job->png;
 	int ct = png_get_color_type(png, job->info);
@@ -116,11 +188,15 @@ static void request_rgba8(struct png_job *job)
 		png_set_expand_gray_1_2_4_to_8(png);
 	if (png_get_valid(png, job->info, PNG_INFO_tRNS))
 		png_set_tRNS_to_alpha(png);
-	if (depth == 16)
+	if (depth == 16 && !keep16)
 		png_set_strip_16(png); /* keeps the high byte, as Pillow does */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (depth == 16 && keep16)
+		png_set_swap(png);
+#endif
 	if (ct == PNG_COLOR_TYPE_GRAY || ct == PNG_COLOR_TYPE_GRAY_ALPHA)
 		png_set_gray_to_rgb(png);
-	png_set_filler(png, 0xFF, PNG_FILLER_AFTER);
+	png_set_filler(png, keep16 ? 0xFFFF : 0xFF, PNG_FILLER_AFTER);
 	png_set_interlace_handling(png);
 	png_read_update_info(png, job->info);
 }
@@ -133,8 +209,15 @@ static enum sx_status decode_pixels(const struct sx_request *req, struct png_job
 	enum sx_status status = check_pixel_cap(req, w, h, result);
 	if (status != SX_OK)
 		return status;
-	request_rgba8(job);
-	size_t bytes, row_bytes = (size_t)w * 4;
+	bool keep16 = false;
+	if (req->color == SX_COLOR_SRGB) {
+		bool is16 = png_get_bit_depth(job->png, job->info) == 16;
+		color_plan_open(&job->plan, &job->color,
+				is16 ? COLOR_LAYOUT_RGBA16 : COLOR_LAYOUT_RGBA8, true);
+		keep16 = is16 && color_plan_converts(&job->plan);
+	}
+	request_rgba(job, keep16);
+	size_t bytes, row_bytes = (size_t)w * (keep16 ? 8 : 4);
 	if (png_get_rowbytes(job->png, job->info) != row_bytes || !sx_mul_size(row_bytes, h, &bytes))
 		return sx_fail(result, SX_ERR_INTERNAL, "unexpected PNG row layout");
 	job->pixels = malloc(bytes);
@@ -146,6 +229,17 @@ static enum sx_status decode_pixels(const struct sx_request *req, struct png_job
 	png_read_image(job->png, job->rows);
 	/* Reads the chunks after the image up to IEND: a missing IEND is truncation. */
 	png_read_end(job->png, NULL);
+	if (keep16) {
+		/* To sRGB from 16 bits, then 8. The 16-bit buffer is freed by the caller. */
+		uint8_t *rgba8 = malloc((size_t)w * h * 4);
+		if (!rgba8)
+			return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %ux%u image", w, h);
+		color_apply(&job->plan, job->pixels, rgba8, (size_t)w * h);
+		free(job->pixels);
+		job->pixels = rgba8;
+	} else if (color_plan_converts(&job->plan)) {
+		color_apply(&job->plan, job->pixels, job->pixels, (size_t)w * h);
+	}
 	job->width = w;
 	job->height = h;
 	return SX_OK;
@@ -168,8 +262,11 @@ static enum sx_status run_png(struct png_job *job, const struct sx_request *req,
 	if (!job->info)
 		return sx_fail(result, SX_ERR_NO_MEMORY, "PNG: no memory for the info struct");
 	png_read_info(job->png, job->info);
+	gather_color(job);
 	if (req->mode == SX_MODE_PROBE) {
 		describe(job, &result->meta);
+		color_plan_open(&job->plan, &job->color, COLOR_LAYOUT_RGBA8, false);
+		color_describe(&job->plan, &result->meta);
 		result->kind = SX_RESULT_META;
 		return SX_OK;
 	}
@@ -190,6 +287,8 @@ enum sx_status png_extract(const struct sx_request *req, const uint8_t *data, si
 		return sx_fail(result, SX_ERR_NO_MEMORY, "PNG: no memory for the decoder");
 
 	enum sx_status status = run_png(&job, req, result);
+	/* Before libpng's info (it owns the iCCP bytes the plan may point at). */
+	color_plan_close(&job.plan);
 	png_destroy_read_struct(&job.png, job.info ? &job.info : NULL, NULL);
 	free(job.rows);
 	if (status == SX_OK && req->mode != SX_MODE_PROBE)

@@ -135,8 +135,13 @@ def load_image(
     face: int | None = None,
     text: str | None = None,
     font_size: int | None = None,
+    color: str = "srgb",
 ):
     """Decodes `stream` into a PIL.Image (mode "RGBA" or "RGB"), EXIF orientation applied.
+
+    `color="srgb"` (default): pixels converted inside the sandbox to sRGB by the file's
+    embedded ICC profile or PNG colour chunks, as viewers show them; `color="raw"`: the
+    stored values untouched, for callers who colour-manage themselves.
 
     With `size` (an int N or a (width, height) pair) the image is fitted into that box,
     aspect kept, never enlarged; without it the full image is returned, refused above
@@ -155,6 +160,7 @@ def load_image(
         memory=memory,
         timeout=timeout,
         cpu_seconds=cpu_seconds,
+        color=color,
     )
     if extra:
         request = dataclasses.replace(request, extra=extra)

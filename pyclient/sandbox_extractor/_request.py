@@ -59,6 +59,7 @@ class Request:
     cpu_seconds: int
     timeout: float
     extra: tuple[str, ...] = ()  # family options (sx-font: --face, --text, --font-size)
+    color: str = "srgb"  # "srgb" (converted by the file's profile) or "raw"
 
     def argv(self) -> list[str]:
         args = [f"--{self.mode}"]
@@ -67,6 +68,8 @@ class Request:
             args.append(f"{self.box[0]}x{self.box[1]}")
         if self.mode != "probe":
             args.append("--rgb" if self.channels == _wire.LAYOUT_RGB else "--rgba")
+            if self.color == "raw":
+                args += ["--color", "raw"]
         args += [
             "--max-pixels", str(self.max_pixels),
             "--max-input-bytes", str(self.max_input_bytes),
@@ -106,6 +109,7 @@ def make_request(
     memory: int = DEFAULT_MEMORY,
     timeout: float = DEFAULT_TIMEOUT,
     cpu_seconds: int | None = None,
+    color: str = "srgb",
 ) -> Request:
     """Checks the caller's limits (trusted but possibly wrong) before anything runs."""
     _check_int("max_pixels", max_pixels, 1, _wire.PIXELS_MAX)
@@ -130,6 +134,8 @@ def make_request(
             _check_int("size width", size[0], 1, _wire.BOX_MAX_SIDE),
             _check_int("size height", size[1], 1, _wire.BOX_MAX_SIDE),
         )
+    if color not in ("srgb", "raw"):
+        raise ValueError(f"color must be 'srgb' or 'raw', got {color!r}")
     channels = _wire.LAYOUT_RGB if image_mode == "RGB" else _wire.LAYOUT_RGBA
     return Request(
         mode=mode,
@@ -140,6 +146,7 @@ def make_request(
         memory=memory,
         cpu_seconds=cpu_seconds,
         timeout=float(timeout),
+        color=color,
     )
 
 

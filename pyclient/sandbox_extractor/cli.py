@@ -105,6 +105,11 @@ def _build_parser() -> argparse.ArgumentParser:
     thumb.add_argument("-o", "--output", required=True, metavar="DIR")
     thumb.add_argument("--size", type=_parse_size, default=(256, 256), help="N or WxH (256)")
     thumb.add_argument(
+        "--color", choices=("srgb", "raw"), default="srgb",
+        help="srgb: convert by the embedded ICC profile / PNG colour chunks (default); "
+        "raw: stored values",
+    )  # fmt: skip
+    thumb.add_argument(
         "-j", "--jobs", type=int, default=os.cpu_count() or 1, help="parallel workers"
     )
     thumb.add_argument(
@@ -298,7 +303,7 @@ def _thumbnail_one(job: _Job, dst: str, args, kind) -> None:
     with _open_source(job.src, job.root) as source:
         image = _api.load_image(
             kind, source, size=args.size, mode="RGBA", execution=args.execution,
-            **_limits(args),
+            color=args.color, **_limits(args),
         )  # fmt: skip
     if image.getchannel("A").getextrema() == (255, 255):
         image = image.convert("RGB")

@@ -38,7 +38,8 @@ def test_probe_json_lines(extractors, capsys):
     assert len(lines) == 3
     assert lines[0] == {"file": files[0], "metadata": {
         "format": "jpeg", "width": 120, "height": 80, "bit_depth": 8, "color_type": "ycbcr",
-        "has_alpha": False, "progressive": False, "orientation": 6, "arithmetic": False}}
+        "has_alpha": False, "progressive": False, "orientation": 6, "arithmetic": False,
+        "icc": "absent", "color_source": "none"}}
     assert lines[1]["error"] == "bad_input" and lines[1]["status"] == 1 and lines[1]["detail"]
     assert lines[2]["error"] == "os_error" and lines[2]["status"] is None
     assert cli.main(["probe", files[0]]) == 0
