@@ -163,6 +163,13 @@ class ExtractorUnavailable(RuntimeError):
     cannot be executed. Not a DecodeError: this is about the installation, not the input."""
 
 
+class SandboxNotEnforced(ExtractorUnavailable):
+    """The extractor's posture check survived a forbidden system call after entering the
+    sandbox: this host (kernel, container runtime, emulator) does not enforce seccomp strict
+    mode, so nothing would be decoded in a sandbox. Every call refuses until the host is
+    fixed, or until $SANDBOX_EXTRACTOR_ALLOW_UNENFORCED=1 says to run anyway."""
+
+
 _BY_STATUS = {
     1: BadInputError,
     2: UnsupportedFormatError,
