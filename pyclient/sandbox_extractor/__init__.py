@@ -9,7 +9,13 @@ Repeated calls go through fork servers (execution="auto", the default; also "ser
 "oneshot", or $SANDBOX_EXTRACTOR_MODE): same results, less start-up time per call.
 """
 
-from ._api import (
+import logging as _logging
+
+# The library prints nothing: its records (fork-server starts, restarts and deaths at
+# INFO/WARNING, each rejected file at DEBUG) go wherever the application sends them.
+_logging.getLogger("sandbox_extractor").addHandler(_logging.NullHandler())
+
+from ._api import (  # noqa: E402
     DEFAULT_MAX_INPUT_BYTES,
     DEFAULT_MAX_PIXELS,
     DEFAULT_MEMORY,
@@ -26,7 +32,7 @@ from ._api import (
     load_image,
     probe_format,
 )
-from ._errors import (
+from ._errors import (  # noqa: E402
     BadInputError,
     DecodeError,
     DecodeTimeout,

@@ -10,6 +10,7 @@ it says the installation is incomplete, not that the file is bad.
 from __future__ import annotations
 
 import signal as _signal
+from typing import Any
 
 from ._status import Status
 
@@ -69,7 +70,7 @@ class DecodeError(Exception):
         self.signal = signal
         self.extractor = extractor
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         # Keep the attributes across pickling (multiprocessing, concurrent.futures).
         return (type(self), (self.detail,), dict(self.__dict__))
 

@@ -8,7 +8,6 @@ kind's class: the wire type is taken from the annotation, a value check (optiona
 from __future__ import annotations
 
 import dataclasses
-import functools
 import typing
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -94,8 +93,13 @@ class Metadata:
         return cls(**known, extra=MappingProxyType(extra))  # type: ignore[arg-type]
 
 
-@functools.lru_cache(maxsize=None)
+_SCHEMAS: dict[type, dict[str, type]] = {}
+
+
 def _schema_of(cls: type) -> dict[str, type]:
+    cached = _SCHEMAS.get(cls)
+    if cached is not None:
+        return cached
     hints = typing.get_type_hints(cls)
     schema: dict[str, type] = {}
     for f in dataclasses.fields(cls):
@@ -104,6 +108,7 @@ def _schema_of(cls: type) -> dict[str, type]:
         hint = hints[f.name]
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         schema[f.name] = args[0] if args else hint
+    _SCHEMAS[cls] = schema
     return schema
 
 

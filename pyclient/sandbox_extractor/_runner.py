@@ -203,13 +203,15 @@ def run_kind(
     that says the input is not this extractor's format gains a hint naming the kind that
     reads it."""
     execution = resolve_execution(execution)
+    # A missing extractor is reported before a missing input: the installation first.
+    path = None if kind == StreamKind.AUTO else find_extractor(extractor_name(kind), str(kind))
     deadline = time.monotonic() + request.timeout
     with open_input(stream, request.max_input_bytes, deadline, request.timeout) as source:
-        head = _sniff.read_head(source.fd) if (pick is not None or kind != StreamKind.AUTO) else b""
-        if kind == StreamKind.AUTO:
+        head = _sniff.read_head(source.fd)
+        if path is None:
             assert pick is not None
             kind = pick(head)
-        path = find_extractor(extractor_name(kind), str(kind))
+            path = find_extractor(extractor_name(kind), str(kind))
         check_posture(path)
         try:
             return kind, _run_on(path, request, source.fd, deadline, execution)

@@ -31,6 +31,8 @@ from ._errors import DecodeError, ExtractorUnavailable, ProtocolError
 STDERR_KEEP = 64 * 1024
 _READ_CHUNK = 1 << 16
 PIPE_SIZE = 1 << 20
+# Extractors start with no environment at all.
+_EMPTY_ENV: dict[str, str] = {}
 
 
 @dataclass
@@ -64,7 +66,7 @@ def set_cancel_fd(fd: int | None) -> None:
 _EAGER_BUFFER_BYTES = 1 << 20
 
 
-def _answer_buffer(size: int):
+def _answer_buffer(size: int) -> bytearray | mmap.mmap:
     """A writable buffer of `size` bytes that costs memory only where it is written: a
     12-byte header may announce hundreds of MiB that never come."""
     if size <= _EAGER_BUFFER_BYTES:
@@ -79,7 +81,7 @@ class _Stdout:
         self.fd = fd
         self.message_length = message_length
         self.header = bytearray()
-        self.buf: bytearray | None = None
+        self.buf: bytearray | mmap.mmap | None = None
         self.view: memoryview | None = None
         self.filled = 0
 
@@ -167,7 +169,7 @@ def collect(
     err = _Stderr(err_fd)
     try:
         poller = select.poll()
-        readers = {out.fd: out, err.fd: err}
+        readers: dict[int, _Stdout | _Stderr] = {out.fd: out, err.fd: err}
         for fd in readers:
             poller.register(fd, select.POLLIN)
         if child.fd >= 0:
@@ -304,7 +306,7 @@ def run(
             stdin=stdin_fd,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env={},
+            env=_EMPTY_ENV,
             cwd="/",
             close_fds=True,
             start_new_session=True,
@@ -312,6 +314,7 @@ def run(
         )
     except OSError as exc:
         raise ExtractorUnavailable(f"cannot start extractor {executable!r}: {exc}") from exc
+    assert proc.stdout is not None and proc.stderr is not None
     try:
         try:
             fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)

@@ -254,9 +254,10 @@ def _parse_meta(payload: memoryview) -> MetaAnswer:
         if vtype == VTYPE_INT:
             (value,) = struct.unpack("<q", reader.take(8, "int value"))
         elif vtype == VTYPE_FLOAT:
-            (value,) = struct.unpack("<d", reader.take(8, "float value"))
-            if not math.isfinite(value):
+            (number,) = struct.unpack("<d", reader.take(8, "float value"))
+            if not math.isfinite(number):
                 raise ProtocolError(f"metadata float {key!r} is not finite")
+            value = number
         elif vtype == VTYPE_STRING:
             (length,) = struct.unpack("<H", reader.take(2, "string length"))
             if length > META_STRING_MAX:
