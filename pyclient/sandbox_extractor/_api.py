@@ -12,7 +12,7 @@ import threading
 from typing import IO, TYPE_CHECKING, Any, Callable, TypeVar, Union
 
 from . import _runner, _sniff, _spawn, _wire, _zygote
-from ._errors import DecodeError, UnsupportedFormatError
+from ._errors import BadInputError, DecodeError, UnsupportedFormatError
 from ._metadata import FontInfo, ImageInfo, LuaInfo, Metadata, VideoInfo
 from ._request import (
     DEFAULT_MAX_INPUT_BYTES,
@@ -73,7 +73,10 @@ def metadata_from_answer(kind: StreamKind, answer: _wire.MetaAnswer) -> Metadata
 def kind_for_head(head: bytes) -> StreamKind:
     """STREAM_AUTO's choice from the input's first bytes: the kind whose signature they
     carry; STREAM_LUA (the one text format, judged inside the sandbox) when none matches.
-    UnsupportedFormatError, naming it, for a known format that no extractor reads."""
+    UnsupportedFormatError, naming it, for a known format that no extractor reads;
+    BadInputError for an empty input (only STREAM_LUA calls an empty input valid)."""
+    if not head:
+        raise BadInputError("empty input", status=int(_wire.Status.BAD_INPUT))
     guess = _sniff.guess(head)
     if guess is None:
         return StreamKind.LUA

@@ -65,7 +65,7 @@ def _run(report: _Report, who: str, name: str, fn: Callable[[], tuple[bool, str]
 
 def _version(path: str) -> tuple[bool, str]:
     run = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30,
-                         env={}, stdin=subprocess.DEVNULL)  # fmt: skip
+                         env=_spawn._EMPTY_ENV, stdin=subprocess.DEVNULL)  # fmt: skip
     said = run.stdout.strip()
     want = f"{os.path.basename(path)} {_wire.RELEASE} (wire {_wire.VERSION},"
     if run.returncode == 0 and said.startswith(want):
