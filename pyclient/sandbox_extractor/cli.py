@@ -47,7 +47,7 @@ class OutsideSourceError(Exception):
 
 
 def _error_record(exc: BaseException) -> dict[str, Any]:
-    if isinstance(exc, OutsideSourceError):
+    if isinstance(exc, (OutsideSourceError, InvalidLuaError)):
         return {"error": exc.kind, "status": None, "detail": str(exc)}
     if isinstance(exc, DecodeError):
         return {"error": exc.kind, "status": exc.status, "detail": exc.detail}
