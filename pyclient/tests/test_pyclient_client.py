@@ -292,3 +292,45 @@ def test_logging_goes_to_the_package_logger_and_nothing_is_printed(extractors, m
     assert any(lvl == "DEBUG" and "rejected by sx-image: bad_input" in m for lvl, m in messages)
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+# ---- the README's examples ----------------------------------------------------------------
+
+
+def _blocks(language: str) -> list[str]:
+    text = (REPO / "README.md").read_text()
+    parts = text.split(f"```{language}\n")[1:]
+    return [part.split("```", 1)[0] for part in parts]
+
+
+def test_readme_examples_run_as_written(extractors, tmp_path, monkeypatch, capsys):
+    import sys
+
+    shutil.copy(JPEG, tmp_path / "upload.jpg")
+    shutil.copy(VIDEO, tmp_path / "clip.mp4")
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    for path in (JPEG, PNG_ALPHA, VIDEO, MKV, FONT, LUA):
+        shutil.copy(path, uploads / path.name)
+    monkeypatch.chdir(tmp_path)
+    python = _blocks("python")
+    assert len(python) == 2
+    for block in python:
+        exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
+    out = capsys.readouterr().out
+    assert "jpeg 120 80 (80, 120)" in out and "h264" in out and "UnsupportedFormatError 2" in out
+    assert "'thumbnail': [80, 120]" in out  # the async handler's answer (never enlarged)
+    with Image.open(tmp_path / "thumb.jpg") as im:
+        assert im.format == "JPEG"
+    (shell,) = _blocks("sh")
+    lines = [line for line in shell.splitlines() if line.strip()]
+    assert len(lines) == 5
+    env = dict(os.environ, PYTHONPATH=str(REPO / "pyclient"))
+    for line in lines:
+        command = line.replace("sandbox-extractor", f"{sys.executable} -m sandbox_extractor", 1)
+        run = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, (line, run.stdout, run.stderr)
+    made = sorted(p.name for p in (tmp_path / "thumbs").iterdir())
+    assert made == ["dejavu_sans.jpg", "h264_rotate_90.jpg", "hevc_gray.jpg",
+                    "jpeg_exif_orientation_6.jpg", "png_rgba8.jpg"]
