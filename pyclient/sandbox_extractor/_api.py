@@ -24,7 +24,6 @@ from ._request import (
     STREAM_IMAGE,
     STREAM_LUA,
     STREAM_VIDEO,
-    Request,
     StreamKind,
     extractor_name,
     make_request,
@@ -88,10 +87,6 @@ def kind_for_head(head: bytes) -> StreamKind:
     return guess.kind
 
 
-def _limits_request(mode: str, **kw: Any) -> Request:
-    return make_request(mode, **kw)
-
-
 def probe_format(
     kind: StreamKind | str,
     stream: Input,
@@ -120,7 +115,7 @@ def probe_format(
     None takes $SANDBOX_EXTRACTOR_MODE, else "auto". Results are the same either way.
     """
     asked = stream_kind(kind)
-    request = _limits_request(
+    request = make_request(
         "probe",
         max_pixels=max_pixels,
         max_input_bytes=max_input_bytes,
@@ -197,7 +192,7 @@ def load_image(
     asked = stream_kind(kind)
     if asked == StreamKind.LUA:
         raise ValueError("STREAM_LUA has no image: use probe_format to check a Lua script")
-    request = _limits_request(
+    request = make_request(
         "thumbnail" if size is not None else "full",
         size=size,
         image_mode=mode,
@@ -228,6 +223,8 @@ def _get_executor() -> concurrent.futures.ThreadPoolExecutor:
     with _executor_lock:
         size = _zygote._max_servers
         if _executor is None or _executor_size != size:
+            if _executor is not None:
+                _executor.shutdown(wait=False)  # its running calls finish; no new ones
             _executor = concurrent.futures.ThreadPoolExecutor(
                 max_workers=size, thread_name_prefix="sandbox-extractor"
             )

@@ -301,3 +301,35 @@ def test_doctor_fails_loudly_when_strict_mode_is_faked_off(bin_dir, tmp_path, mo
     monkeypatch.delenv(_runner.ENV_ALLOW_UNENFORCED)
     assert cli.main(["probe", str(FIXTURES / "good" / GOOD[0])]) == 2
     assert "strict mode is NOT enforced" in capsys.readouterr().err
+
+
+def test_progress_bar_with_eta_only_on_a_terminal(extractors, uploads, tmp_path):
+    import pty
+
+    env = dict(os.environ, PYTHONPATH=str(REPO / "pyclient"))
+    primary, secondary = pty.openpty()
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "sandbox_extractor", "thumbnail", str(uploads), "-o",
+             str(tmp_path / "tty"), "-j", "1"],
+            stdout=subprocess.PIPE, stderr=secondary, env=env, timeout=120,
+        )
+        os.close(secondary)
+        secondary = -1
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        if secondary >= 0:
+            os.close(secondary)
+        os.close(primary)
+    assert run.returncode == 1
+    text = drawn.decode("utf-8", "replace")
+    assert "/10 [" in text and "<" in text and "file/s" in text  # tqdm: n/total [elapsed<eta, rate]
+    assert text.count("FAILED") == len(MIXED_BAD)
