@@ -217,9 +217,20 @@ def run_kind(
             return kind, _run_on(path, request, source.fd, deadline, execution)
         except DecodeError as exc:
             exc.extractor = exc.extractor or path
-            log.debug("rejected by %s: %s: %s", os.path.basename(path), exc.kind, exc.detail)
+            log.debug("rejected %s by %s: %s: %s", _label(stream), os.path.basename(path),
+                      exc.kind, exc.detail)
             _add_kind_hint(exc, kind, head)
             raise
+
+
+def _label(stream: Any) -> str:
+    """How a log line names the input: its path or file name, else its type."""
+    if isinstance(stream, (str, os.PathLike)):
+        return repr(os.fspath(stream))
+    name = getattr(stream, "name", None)
+    if isinstance(name, str):
+        return repr(name)
+    return f"<{type(stream).__name__}>"
 
 
 def _add_kind_hint(exc: DecodeError, kind: StreamKind, head: bytes) -> None:

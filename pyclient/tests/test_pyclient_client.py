@@ -187,6 +187,7 @@ def test_async_calls_run_concurrently_without_blocking_the_loop(execution):
                                                      "FontInfo"]
     assert [im.mode for im in images[:4]] == ["RGB", "RGBA", "RGB", "RGBA"]
     assert ticks > 5  # the loop kept running while the extractors worked
+    assert _api._get_executor()._max_workers == _zygote._max_servers  # up to the pool size
 
 
 @pytest.fixture
@@ -289,7 +290,9 @@ def test_logging_goes_to_the_package_logger_and_nothing_is_printed(extractors, m
             sx.probe_format(sx.STREAM_IMAGE, FIXTURES / "bad" / "empty.jpg")
     messages = [(r.levelname, r.getMessage()) for r in caplog.records]
     assert any(lvl == "INFO" and "fork server started: sx-image" in m for lvl, m in messages)
-    assert any(lvl == "DEBUG" and "rejected by sx-image: bad_input" in m for lvl, m in messages)
+    empty = repr(str(FIXTURES / "bad" / "empty.jpg"))
+    assert any(lvl == "DEBUG" and f"rejected {empty} by sx-image: bad_input" in m
+               for lvl, m in messages)
     out, err = capfd.readouterr()
     assert out == "" and err == ""
 
