@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -81,7 +82,8 @@ def _posture(path: str) -> tuple[bool, str]:
     if verdict == "enforced":
         sig = outcome.signal
         assert sig is not None
-        return True, f"a forbidden call after the line was killed by signal {sig} ({'SIGKILL: strict mode' if sig == 9 else 'SIGSYS: the filter under an outer seccomp filter'})"
+        how = "SIGKILL: strict mode" if sig == signal.SIGKILL else "SIGSYS: the filter"
+        return True, f"a forbidden call after the line was killed by signal {sig} ({how})"
     if verdict == "survived":
         return False, (
             "!!! STRICT MODE IS NOT ENFORCED ON THIS HOST !!! the extractor entered the "
@@ -93,6 +95,28 @@ def _posture(path: str) -> tuple[bool, str]:
     return False, (
         f"inconclusive: exit {outcome.exit_status}, signal {outcome.signal}, "
         f"stderr {outcome.stderr[:200]!r}"
+    )
+
+
+def _forked_posture(path: str) -> tuple[bool, str]:
+    """--posture-check in a child forked by a fork server: the same line, reached the
+    other way."""
+    family = _zygote.pool(path)
+    zygote = family.acquire()
+    try:
+        with open(os.devnull, "rb") as null:
+            outcome = zygote.run(
+                ["--posture-check"], null.fileno(), timeout=30,
+                message_length=lambda h: _wire.message_length(h, _wire.Expect(_wire.TYPE_META)),
+            )  # fmt: skip
+    finally:
+        family.release(zygote)  # retired: its child died by a signal it did not send
+    if outcome.signal in (signal.SIGKILL, signal.SIGSYS):
+        return True, f"a forbidden call in a forked child was killed by signal {outcome.signal}"
+    return False, (
+        f"!!! a forked child SURVIVED a forbidden call after the line (exit "
+        f"{outcome.exit_status}, signal {outcome.signal}): the fork server's children are "
+        "not sandboxed on this host"
     )
 
 
@@ -201,6 +225,7 @@ def doctor(json_output: bool = False) -> int:
                 continue  # nothing is decoded on a host that does not enforce the sandbox
             _run(report, name, "sample", lambda: _sample_answers(kind, "oneshot"))
             _run(report, name, "server", lambda: _sample_answers(kind, "server"))
+            _run(report, name, "forked", lambda: _forked_posture(path))
             _run(report, name, "outside", lambda: _outside(path))
     finally:
         if saved is not None:

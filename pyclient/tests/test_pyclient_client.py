@@ -337,3 +337,10 @@ def test_readme_examples_run_as_written(extractors, tmp_path, monkeypatch, capsy
     made = sorted(p.name for p in (tmp_path / "thumbs").iterdir())
     assert made == ["dejavu_sans.jpg", "h264_rotate_90.jpg", "hevc_gray.jpg",
                     "jpeg_exif_orientation_6.jpg", "png_rgba8.jpg"]
+
+
+def test_doctor_sees_a_fork_server_child_survive_when_strict_mode_is_faked_off(unenforced):
+    from sandbox_extractor import _doctor
+
+    ok, detail = _doctor._forked_posture(str(unenforced / "sx-lua"))
+    assert not ok and "SURVIVED a forbidden call" in detail
