@@ -32,7 +32,8 @@ enum sx_color {
 struct sx_request {
 	enum sx_mode mode;
 	uint32_t box_w, box_h;  /* SX_MODE_THUMBNAIL only */
-	unsigned channels;      /* 3 (RGB) or 4 (RGBA) */
+	unsigned channels;      /* 3 (RGB), 4 (RGBA), or 0 (--auto-alpha: RGB when every pixel
+				 * of the answer is opaque, else RGBA) */
 	uint64_t max_pixels;    /* cap on the source image's width * height */
 	uint64_t max_input;     /* cap on input bytes */
 	uint64_t memory;        /* pool cap in bytes */
@@ -42,6 +43,7 @@ struct sx_request {
 	char text[SX_FONT_TEXT_MAX_BYTES + 1]; /* fonts: preview text, validated UTF-8; "" */
 	enum sx_color color;    /* images: --color srgb|raw */
 	bool sandbox_report;    /* --sandbox-report: answer which sandbox the line entered */
+	bool posture_check;     /* --posture-check: cross the line, then make a forbidden call */
 };
 
 /* Pixels handed back by a decode core: tightly packed rows, `channels` bytes a pixel,

@@ -10,6 +10,7 @@
 #include "sx_size.h"
 #include "sx_utf8.h"
 #include "sx_wire.h"
+#include "sx_zygote.h"
 
 /* Parses a decimal number with an optional k/M/G (binary) suffix. */
 static bool parse_amount(const char *s, uint64_t max, uint64_t *out)
@@ -90,10 +91,11 @@ void sx_request_defaults(struct sx_request *req)
 }
 
 enum sx_status sx_request_parse(int argc, char **argv, struct sx_request *req, bool *wants_help,
-				char *detail)
+				bool *wants_version, char *detail)
 {
 	sx_request_defaults(req);
 	*wants_help = false;
+	*wants_version = false;
 	detail[0] = '\0';
 	for (int i = 1; i < argc; i++) {
 		const char *opt = argv[i];
@@ -118,6 +120,9 @@ enum sx_status sx_request_parse(int argc, char **argv, struct sx_request *req, b
 		} else if (strcmp(opt, "--rgba") == 0) {
 			req->channels = 4;
 			used_val = false;
+		} else if (strcmp(opt, "--auto-alpha") == 0) {
+			req->channels = 0;
+			used_val = false;
 		} else if (strcmp(opt, "--max-pixels") == 0) {
 			ok = parse_amount(val, SX_PIXELS_MAX, &req->max_pixels) && req->max_pixels > 0;
 		} else if (strcmp(opt, "--max-input-bytes") == 0) {
@@ -134,6 +139,12 @@ enum sx_status sx_request_parse(int argc, char **argv, struct sx_request *req, b
 		} else if (strcmp(opt, "--color") == 0) {
 			ok = val && (strcmp(val, "srgb") == 0 || strcmp(val, "raw") == 0);
 			req->color = ok && strcmp(val, "raw") == 0 ? SX_COLOR_RAW : SX_COLOR_SRGB;
+		} else if (strcmp(opt, "--posture-check") == 0) {
+			req->posture_check = true;
+			used_val = false;
+		} else if (strcmp(opt, "--version") == 0) {
+			*wants_version = true;
+			return SX_OK;
 		} else if (strcmp(opt, "--face") == 0) {
 			ok = parse_amount(val, 0xFFFF, &n);
 			req->face_index = (uint32_t)n;
@@ -164,6 +175,12 @@ uint64_t sx_request_max_answer_bytes(const struct sx_request *req)
 	return (uint64_t)pixels + SX_META_MAX_BYTES + 64;
 }
 
+void sx_request_print_version(const char *prog)
+{
+	printf("%s %s (wire %u, fork server %u)\n", prog, SX_RELEASE_VERSION, SX_WIRE_VERSION,
+	       SX_ZYGOTE_VERSION);
+}
+
 void sx_request_print_usage(const char *prog, const char *summary)
 {
 	printf("usage: %s [MODE] [OPTIONS] < INPUT > ANSWER\n\n%s\n", prog, summary);
@@ -173,6 +190,7 @@ void sx_request_print_usage(const char *prog, const char *summary)
 	       "  --full               full-size image, refused above --max-pixels\n"
 	       "Options:\n"
 	       "  --rgba | --rgb       pixel layout of image answers (default --rgba)\n"
+	       "  --auto-alpha         RGB when every pixel of the answer is opaque, else RGBA\n"
 	       "  --max-pixels N       largest source width*height to decode (default %" PRIu64 ")\n"
 	       "  --max-input-bytes N  largest input accepted (default %" PRIu64 ")\n"
 	       "  --memory N           memory pool cap in bytes (default %" PRIu64 ", minimum %" PRIu64 ")\n"
@@ -185,6 +203,10 @@ void sx_request_print_usage(const char *prog, const char *summary)
 	       "  --font-size PX       font preview em size in pixels (%u to %u; default: fitted)\n"
 	       "  --sandbox-report     cross the line, then answer only which sandbox is in force:\n"
 	       "                       metadata format=sandbox, sandbox=strict|filter\n"
+	       "  --posture-check      cross the line, then make a forbidden system call: the\n"
+	       "                       process must die by SIGKILL (SIGSYS under a filter); if\n"
+	       "                       it survives it answers format=posture, survived=true\n"
+	       "  --version            print the release and wire versions\n"
 	       "  --help               this text\n"
 	       "Numbers take an optional k, M or G (binary) suffix.\n\n"
 	       "Input is fd 0: a regular file is mapped, a pipe is read to EOF. The answer is one\n"

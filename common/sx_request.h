@@ -16,8 +16,12 @@
  * phase (the fuzz harnesses and the warm-up start from it too). */
 void sx_request_defaults(struct sx_request *req);
 
+/* --help sets *wants_help, --version *wants_version: both stop parsing and return SX_OK. */
 enum sx_status sx_request_parse(int argc, char **argv, struct sx_request *req, bool *wants_help,
-				char *detail);
+				bool *wants_version, char *detail);
+
+/* Prints "PROG RELEASE (wire N, fork server N)" on stdout. */
+void sx_request_print_version(const char *prog);
 
 /* Prints the usage shared by all extractors on stdout, after `summary` (what this
  * extractor reads and what its modes return). */

@@ -192,6 +192,15 @@ void sx_rgba_to_rgb_in_place(uint8_t *pixels, uint32_t w, uint32_t h)
 	}
 }
 
+static bool all_opaque(const uint8_t *rgba, uint32_t w, uint32_t h)
+{
+	size_t n = (size_t)w * h;
+	for (size_t i = 0; i < n; i++)
+		if (rgba[i * 4 + 3] != 255)
+			return false;
+	return true;
+}
+
 enum sx_status sx_finish_rgba(const struct sx_request *req, uint8_t *rgba, uint32_t w,
 			      uint32_t h, int orientation, struct sx_result *result)
 {
@@ -207,11 +216,14 @@ enum sx_status sx_finish_rgba(const struct sx_request *req, uint8_t *rgba, uint3
 			h = t;
 		}
 	}
-	if (req->channels == 3)
+	unsigned channels = req->channels;
+	if (channels == 0) /* --auto-alpha: drop alpha only when it carries nothing */
+		channels = all_opaque(rgba, w, h) ? 3 : 4;
+	if (channels == 3)
 		sx_rgba_to_rgb_in_place(rgba, w, h);
 	result->image.width = w;
 	result->image.height = h;
-	result->image.channels = req->channels == 3 ? 3 : 4;
+	result->image.channels = channels == 3 ? 3 : 4;
 	result->image.pixels = rgba;
 	result->kind = SX_RESULT_IMAGE;
 	return SX_OK;

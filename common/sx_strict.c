@@ -19,6 +19,7 @@
 
 static enum sx_sandbox in_force = SX_SANDBOX_NONE;
 static bool report_after_line;
+static bool posture_after_line;
 /* Static: a metadata buffer is 64 KiB; only --sandbox-report touches it. */
 static struct sx_meta report;
 
@@ -85,11 +86,30 @@ static void enter(int answer_fd)
 	refuse(answer_fd, "unknown seccomp mode ", number, ": neither strict mode nor a filter");
 }
 
+/* After the line: a call strict mode forbids. Reaching the answer below means nothing
+ * enforced the line; the client treats that answer as the alarm it is. */
+static noreturn void check_posture(int answer_fd)
+{
+	(void)syscall(SYS_getppid);
+	sx_meta_init(&report);
+	sx_meta_add_cstring(&report, "format", "posture");
+	sx_meta_add_cstring(&report, "sandbox", sx_sandbox_name(in_force));
+	sx_meta_add_bool(&report, "survived", true);
+	sx_exit(sx_answer_meta(answer_fd, &report) ? SX_EXIT_RESULT : SX_EXIT_NO_ANSWER);
+}
+
 void sx_enter_strict_mode(int answer_fd)
 {
 	enter(answer_fd);
+	if (posture_after_line)
+		check_posture(answer_fd);
 	if (report_after_line)
 		answer_report(answer_fd);
+}
+
+void sx_strict_posture_after_line(void)
+{
+	posture_after_line = true;
 }
 
 void sx_strict_report_after_line(void)

@@ -45,4 +45,12 @@ const char *sx_sandbox_name(enum sx_sandbox sandbox);
  * and for deployment checks on the installed extractors (PROTOCOL.md, "Sandbox report"). */
 void sx_strict_report_after_line(void);
 
+/* Setup only (sx_setup() calls it for --posture-check): once the line is crossed, the macro
+ * makes a forbidden system call (getppid). Where the sandbox is enforced the kernel kills
+ * the process there (SIGKILL; SIGSYS under the filter). If it survives (a kernel, runtime
+ * or emulator that accepted prctl but enforces nothing), it answers a metadata message
+ * {format: "posture", sandbox: "strict"|"filter", survived: true} and leaves with
+ * SX_EXIT_RESULT. For `sandbox-extractor doctor` and the client's start-up check. */
+void sx_strict_posture_after_line(void);
+
 #endif

@@ -1,4 +1,4 @@
-/* sx_wire.h: constants of the answer message layout (PROTOCOL.md, version 1).
+/* sx_wire.h: constants of the answer message layout (PROTOCOL.md, version 2).
  *
  * Phase: any. Constants only; tests pin them to PROTOCOL.md and to the Python client.
  */
@@ -6,7 +6,10 @@
 #define SX_WIRE_H
 
 #define SX_WIRE_MAGIC "SXAN"
-#define SX_WIRE_VERSION 1u
+#define SX_WIRE_VERSION 2u
+/* The release: one number for the extractors, the wire above and the Python package
+ * (pyclient/sandbox_extractor/_wire.py RELEASE, pyproject.toml; pinned by a test). */
+#define SX_RELEASE_VERSION "0.2.0"
 #define SX_WIRE_HEADER_BYTES 12u
 
 #define SX_WIRE_TYPE_ERROR 1u

@@ -13,7 +13,7 @@ packages=(
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
   ffmpeg
   lua5.4 fontconfig
-  python3 python3-pil python3-pytest python3-hypothesis
+  python3 python3-pil python3-pytest python3-hypothesis mypy python3-tqdm
   strace
   clang libclang-rt-14-dev
 )

@@ -27,6 +27,9 @@ fi
 echo "== Strict replay: inputs that die only in the sandbox (fuzz/strict_replay.py)"
 /usr/bin/python3 fuzz/strict_replay.py
 
+echo "== Type check of the Python package (mypy, Debian's; settings in pyclient/pyproject.toml)"
+(cd pyclient && mypy sandbox_extractor)
+
 echo "== Python tests (pytest)"
 PYTHONPATH="$PWD/pyclient${PYTHONPATH:+:$PYTHONPATH}" \
   /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/extractors pyclient/tests

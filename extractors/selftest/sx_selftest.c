@@ -94,6 +94,8 @@ static int answer_forged_meta(void)
 	sx_meta_add_int(&result.meta, "status", 1);
 	sx_meta_add_cstring(&result.meta, "detail", "forged by the extractor");
 	sx_meta_add_cstring(&result.meta, "metadata", "forged");
+	/* What sx-lua always sends, so that the test can pose as it (LuaInfo requires it). */
+	sx_meta_add_bool(&result.meta, "valid", true);
 	return sx_answer_meta(SX_ANSWER_FD, &result.meta) ? SX_EXIT_RESULT : SX_EXIT_NO_ANSWER;
 }
 
@@ -112,8 +114,8 @@ static int grow_stack(void)
 
 static noreturn void stall_after_header(void)
 {
-	/* SXAN, version 1, type image, payload 12 + 8192 * 8192 * 4 bytes. */
-	static const uint8_t head[] = {'S', 'X', 'A', 'N', 1, 0, 3, 0, 12, 0, 0, 0x10};
+	/* SXAN, version 2, type image, payload 12 + 8192 * 8192 * 4 bytes. */
+	static const uint8_t head[] = {'S', 'X', 'A', 'N', 2, 0, 3, 0, 12, 0, 0, 0x10};
 	write_raw(head, sizeof head);
 	for (volatile unsigned long i = 0;; i++)
 		;
@@ -194,7 +196,7 @@ static int misbehave(const char *word)
 		return SX_EXIT_RESULT;
 	}
 	if (!strcmp(word, "truncated")) {
-		static const uint8_t head[] = {'S', 'X', 'A', 'N', 1, 0, 2, 0, 100, 0, 0, 0, 1, 0, 1};
+		static const uint8_t head[] = {'S', 'X', 'A', 'N', 2, 0, 2, 0, 100, 0, 0, 0, 1, 0, 1};
 		write_raw(head, sizeof head);
 		return SX_EXIT_RESULT;
 	}
@@ -208,7 +210,7 @@ static int misbehave(const char *word)
 		return SX_EXIT_RESULT;
 	}
 	if (!strcmp(word, "huge-image")) {
-		static const uint8_t head[] = {'S', 'X', 'A', 'N', 1, 0, 3, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+		static const uint8_t head[] = {'S', 'X', 'A', 'N', 2, 0, 3, 0, 0xFF, 0xFF, 0xFF, 0xFF,
 					       0xA0, 0x86, 0x01, 0, 0xA0, 0x86, 0x01, 0, 4, 0, 0, 0};
 		write_raw(head, sizeof head);
 		write_raw(pixels, sizeof pixels);

@@ -1,28 +1,38 @@
 """sandbox_extractor: decode untrusted files in seccomp-sandboxed extractor processes.
 
     import sandbox_extractor as sx
-    info = sx.probe_format(sx.STREAM_IMAGE, "photo.jpg")      # ImageInfo, no pixels
-    thumb = sx.load_image(sx.STREAM_IMAGE, "photo.jpg", size=256)  # PIL.Image in a 256x256 box
+    info = sx.probe_format(sx.STREAM_AUTO, "upload")          # ImageInfo, VideoInfo, FontInfo, LuaInfo
+    thumb = sx.load_image(sx.STREAM_AUTO, "upload", size=256)  # PIL.Image, RGB unless it has alpha
 
 Every failure for one input is a DecodeError subclass; see PROTOCOL.md for the wire.
 Repeated calls go through fork servers (execution="auto", the default; also "server" and
 "oneshot", or $SANDBOX_EXTRACTOR_MODE): same results, less start-up time per call.
 """
 
-from ._api import (
+import logging as _logging
+
+# The library prints nothing: its records (fork-server starts, restarts and deaths at
+# INFO/WARNING, each rejected file at DEBUG) go wherever the application sends them.
+_logging.getLogger("sandbox_extractor").addHandler(_logging.NullHandler())
+
+from ._api import (  # noqa: E402
     DEFAULT_MAX_INPUT_BYTES,
     DEFAULT_MAX_PIXELS,
     DEFAULT_MEMORY,
     DEFAULT_TIMEOUT,
+    STREAM_AUTO,
     STREAM_FONT,
     STREAM_IMAGE,
     STREAM_LUA,
     STREAM_VIDEO,
+    Input,
     StreamKind,
+    aload_image,
+    aprobe_format,
     load_image,
     probe_format,
 )
-from ._errors import (
+from ._errors import (  # noqa: E402
     BadInputError,
     DecodeError,
     DecodeTimeout,
@@ -30,24 +40,31 @@ from ._errors import (
     ExtractorUnavailable,
     LimitExceededError,
     ProtocolError,
+    SandboxNotEnforced,
     SandboxUnavailable,
     SandboxViolation,
     UnsupportedFormatError,
 )
-from ._metadata import ImageInfo, Metadata
-
-__version__ = "0.1.0"
+from ._metadata import FontInfo, ImageInfo, LuaInfo, Metadata, VideoInfo
+from ._wire import RELEASE as __version__
 
 __all__ = [
     "probe_format",
     "load_image",
+    "aprobe_format",
+    "aload_image",
+    "STREAM_AUTO",
     "STREAM_IMAGE",
     "STREAM_VIDEO",
     "STREAM_FONT",
     "STREAM_LUA",
     "StreamKind",
+    "Input",
     "Metadata",
     "ImageInfo",
+    "VideoInfo",
+    "FontInfo",
+    "LuaInfo",
     "DecodeError",
     "BadInputError",
     "UnsupportedFormatError",
@@ -58,8 +75,10 @@ __all__ = [
     "ExtractorError",
     "SandboxUnavailable",
     "ExtractorUnavailable",
+    "SandboxNotEnforced",
     "DEFAULT_MAX_PIXELS",
     "DEFAULT_MAX_INPUT_BYTES",
     "DEFAULT_MEMORY",
     "DEFAULT_TIMEOUT",
+    "__version__",
 ]

@@ -1,70 +1,97 @@
-"""The public calls, probe_format and load_image: the request from the caller's arguments,
-one run (_runner.py), and the answer as the caller wants it (metadata, a PIL.Image)."""
+"""The public calls: probe_format and load_image, and their asyncio twins aprobe_format and
+aload_image. The request from the caller's arguments, one run (_runner.py), and the answer
+as the caller wants it (typed metadata, a PIL.Image)."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import dataclasses
+import os
+import select
+import threading
+from typing import IO, TYPE_CHECKING, Any, Callable, TypeVar, Union
 
-from . import _wire
-from ._errors import DecodeError
-from ._metadata import ImageInfo, Metadata
+from . import _runner, _sniff, _spawn, _wire, _zygote
+from ._errors import BadInputError, DecodeError, UnsupportedFormatError
+from ._metadata import FontInfo, ImageInfo, LuaInfo, Metadata, VideoInfo
 from ._request import (
     DEFAULT_MAX_INPUT_BYTES,
     DEFAULT_MAX_PIXELS,
     DEFAULT_MEMORY,
     DEFAULT_TIMEOUT,
+    STREAM_AUTO,
     STREAM_FONT,
     STREAM_IMAGE,
     STREAM_LUA,
     STREAM_VIDEO,
-    Request,
     StreamKind,
     extractor_name,
     font_options,
     make_request,
     stream_kind,
 )
-from ._runner import run_extractor
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = [
     "DEFAULT_MAX_INPUT_BYTES",
     "DEFAULT_MAX_PIXELS",
     "DEFAULT_MEMORY",
     "DEFAULT_TIMEOUT",
+    "STREAM_AUTO",
     "STREAM_FONT",
     "STREAM_IMAGE",
     "STREAM_LUA",
     "STREAM_VIDEO",
     "StreamKind",
+    "Input",
+    "aload_image",
+    "aprobe_format",
     "load_image",
     "probe_format",
 ]
 
-_METADATA_CLASS = {StreamKind.IMAGE: ImageInfo}
+Input = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
+"""What `stream` may be: a path, bytes-like data, or a readable binary file or stream."""
+
+Size = Union[int, tuple[int, int]]
+
+_METADATA_CLASS: dict[StreamKind, type[Metadata]] = {
+    StreamKind.IMAGE: ImageInfo,
+    StreamKind.VIDEO: VideoInfo,
+    StreamKind.FONT: FontInfo,
+    StreamKind.LUA: LuaInfo,
+}
 
 
 def metadata_from_answer(kind: StreamKind, answer: _wire.MetaAnswer) -> Metadata:
     cls = _METADATA_CLASS.get(kind, Metadata)
-    fields = answer.fields
-    if kind is StreamKind.FONT:
-        # sx-font sends these lists one item a line (PROTOCOL.md); users get lists.
-        fields = dict(fields)
-        for key in ("faces", "named_instances"):
-            if isinstance(fields.get(key), str):
-                fields[key] = fields[key].split("\n") if fields[key] else []
-    return cls._from_fields(fields)
+    return cls._from_fields(answer.fields)
 
 
-def _extract(kind: StreamKind, request: Request, stream, execution: str | None) -> _wire.Answer:
-    """The run every public call makes: the kind's extractor on `stream`."""
-    return run_extractor(
-        extractor_name(kind), request, stream, what=str(kind), execution=execution
-    )
+def kind_for_head(head: bytes) -> StreamKind:
+    """STREAM_AUTO's choice from the input's first bytes: the kind whose signature they
+    carry; STREAM_LUA (the one text format, judged inside the sandbox) when none matches.
+    UnsupportedFormatError, naming it, for a known format that no extractor reads;
+    BadInputError for an empty input (only STREAM_LUA calls an empty input valid)."""
+    if not head:
+        raise BadInputError("empty input", status=int(_wire.Status.BAD_INPUT))
+    guess = _sniff.guess(head)
+    if guess is None:
+        return StreamKind.LUA
+    if guess.kind is None:
+        raise UnsupportedFormatError(
+            f"no extractor reads this file (looks like {guess.what})",
+            status=int(_wire.Status.UNSUPPORTED),
+        )
+    return guess.kind
 
 
 def probe_format(
-    kind,
-    stream,
+    kind: StreamKind | str,
+    stream: Input,
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
@@ -74,21 +101,26 @@ def probe_format(
     execution: str | None = None,
     face: int | None = None,
 ) -> Metadata:
-    """Metadata of `stream` (no pixels are decoded): an ImageInfo for STREAM_IMAGE.
+    """Metadata of `stream` (no pixels are decoded): ImageInfo, VideoInfo, FontInfo or
+    LuaInfo for STREAM_IMAGE, STREAM_VIDEO, STREAM_FONT or STREAM_LUA. STREAM_AUTO chooses
+    from the first bytes; a text that matches no signature is checked as Lua, and with
+    STREAM_AUTO one that does not parse is an UnsupportedFormatError quoting Lua's message
+    (with STREAM_LUA it is a LuaInfo with valid False).
 
     `stream` is a path, a binary file object, a readable binary stream or a bytes-like
     object. Raises a DecodeError subclass when the input is refused or the extractor
     misbehaves (DecodeTimeout also when a stream is still being copied at `timeout`),
-    ExtractorUnavailable when the kind's extractor is not installed, and OSError when a
-    path cannot be opened as a file (missing, a directory, a Unix socket).
+    ExtractorUnavailable when the kind's extractor is not installed (SandboxNotEnforced
+    when this host does not enforce its sandbox), and OSError when a path cannot be opened
+    as a file (missing, a directory, a Unix socket).
     `execution`: "oneshot" (a process per call), "server" (through a fork server) or
     "auto" (one-shot for the first call to an extractor, the fork server from the second);
     None takes $SANDBOX_EXTRACTOR_MODE, else "auto". Results are the same either way.
     `face`: STREAM_FONT only, the face of a collection (default 0); a font's metadata
     has `faces` as a list of "family style" names.
     """
-    kind = stream_kind(kind)
-    extra = font_options(kind, face=face)
+    asked = stream_kind(kind)
+    extra = font_options(asked, face=face)
     request = make_request(
         "probe",
         max_pixels=max_pixels,
@@ -99,16 +131,25 @@ def probe_format(
     )
     if extra:
         request = dataclasses.replace(request, extra=extra)
-    answer = _extract(kind, request, stream, execution)
+    ran, answer = _runner.run_kind(asked, request, stream, execution=execution,
+                                   pick=kind_for_head)  # fmt: skip
     assert isinstance(answer, _wire.MetaAnswer)
     try:
-        return metadata_from_answer(kind, answer)
+        info = metadata_from_answer(ran, answer)
     except DecodeError as exc:
-        exc.extractor = extractor_name(kind)
+        exc.extractor = extractor_name(ran)
         raise
+    if asked == StreamKind.AUTO and isinstance(info, LuaInfo) and not info.valid:
+        raise UnsupportedFormatError(
+            "matches no image, video or font signature and is not valid Lua 5.4 source "
+            f"({info.message})",
+            status=int(_wire.Status.UNSUPPORTED),
+            extractor=extractor_name(ran),
+        )
+    return info
 
 
-def image_from_answer(answer: _wire.ImageAnswer):
+def image_from_answer(answer: _wire.ImageAnswer) -> Image.Image:
     from PIL import Image
 
     # Only the validated pixel bytes, exactly width * height * channels of them.
@@ -120,12 +161,23 @@ def image_from_answer(answer: _wire.ImageAnswer):
     return Image.frombytes("RGB", size, bytes(answer.pixels), "raw", "RGB", 0, 1)
 
 
+def _pick_pictured(head: bytes) -> StreamKind:
+    kind = kind_for_head(head)
+    if kind == StreamKind.LUA:
+        raise UnsupportedFormatError(
+            "no image, video or font signature: nothing to make an image of (a Lua script "
+            "is checked with probe_format)",
+            status=int(_wire.Status.UNSUPPORTED),
+        )
+    return kind
+
+
 def load_image(
-    kind,
-    stream,
-    size=None,
+    kind: StreamKind | str,
+    stream: Input,
+    size: Size | None = None,
     *,
-    mode: str = "RGBA",
+    mode: str | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
     timeout: float = DEFAULT_TIMEOUT,
@@ -136,21 +188,28 @@ def load_image(
     text: str | None = None,
     font_size: int | None = None,
     color: str = "srgb",
-):
-    """Decodes `stream` into a PIL.Image (mode "RGBA" or "RGB"), EXIF orientation applied.
+) -> Image.Image:
+    """Decodes `stream` into a PIL.Image, EXIF orientation (video: rotation) applied: the
+    picture (STREAM_IMAGE), the first frame (STREAM_VIDEO) or a preview (STREAM_FONT);
+    STREAM_AUTO chooses from the first bytes.
 
-    `color="srgb"` (default): pixels converted inside the sandbox to sRGB by the file's
-    embedded ICC profile or PNG colour chunks, as viewers show them; `color="raw"`: the
-    stored values untouched, for callers who colour-manage themselves.
-
+    `mode` None (the default) fits the source: "RGB" when every pixel of the answer is
+    opaque (any JPEG, a video frame, a PNG without transparency), "RGBA" when any is not
+    (a font preview, a PNG with transparency), so `save("thumb.jpg")` works on any opaque
+    upload. "RGBA" or "RGB" always give that mode (RGB drops alpha without compositing).
     With `size` (an int N or a (width, height) pair) the image is fitted into that box,
     aspect kept, never enlarged; without it the full image is returned, refused above
     `max_pixels`. `execution` as for probe_format. Raises like probe_format.
+    `color="srgb"` (default): pixels converted inside the sandbox to sRGB by the file's
+    embedded ICC profile or PNG colour chunks, as viewers show them; `color="raw"`: the
+    stored values untouched, for callers who colour-manage themselves.
     STREAM_FONT only: `face` as for probe_format, `text` the preview text (at most 256
     UTF-8 bytes, no control characters), `font_size` its em size in pixels (6..200).
     """
-    kind = stream_kind(kind)
-    extra = font_options(kind, face=face, text=text, font_size=font_size)
+    asked = stream_kind(kind)
+    if asked == StreamKind.LUA:
+        raise ValueError("STREAM_LUA has no image: use probe_format to check a Lua script")
+    extra = font_options(asked, face=face, text=text, font_size=font_size)
     request = make_request(
         "thumbnail" if size is not None else "full",
         size=size,
@@ -164,6 +223,76 @@ def load_image(
     )
     if extra:
         request = dataclasses.replace(request, extra=extra)
-    answer = _extract(kind, request, stream, execution)
+    _ran, answer = _runner.run_kind(asked, request, stream, execution=execution,
+                                    pick=_pick_pictured)  # fmt: skip
     assert isinstance(answer, _wire.ImageAnswer)
     return image_from_answer(answer)
+
+
+# ---- asyncio ------------------------------------------------------------------------------
+
+_T = TypeVar("_T")
+_executor_lock = threading.Lock()
+_executor: concurrent.futures.ThreadPoolExecutor | None = None
+_executor_size = 0
+
+
+def _get_executor() -> concurrent.futures.ThreadPoolExecutor:
+    """Threads for the async calls: as many as the fork servers per extractor, so that up
+    to that many calls run at once and the rest wait their turn without a thread each."""
+    global _executor, _executor_size
+    with _executor_lock:
+        size = _zygote._max_servers
+        if _executor is None or _executor_size != size:
+            if _executor is not None:
+                _executor.shutdown(wait=False)  # its running calls finish; no new ones
+            _executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=size, thread_name_prefix="sandbox-extractor"
+            )
+            _executor_size = size
+        return _executor
+
+
+async def _in_thread(fn: Callable[..., _T], *args: Any, **kw: Any) -> _T:
+    """Runs fn in a worker thread; cancelling the awaiting task kills the extractor child
+    (through the thread's cancellation fd) and returns only once it is reaped."""
+    loop = asyncio.get_running_loop()
+    cancel_r, cancel_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+
+    def work() -> _T:
+        if select.select([cancel_r], [], [], 0)[0]:
+            raise _runner.Cancelled()  # cancelled while queued: nothing ran
+        _spawn.set_cancel_fd(cancel_r)
+        try:
+            return fn(*args, **kw)
+        finally:
+            _spawn.set_cancel_fd(None)
+
+    future = loop.run_in_executor(_get_executor(), work)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        os.write(cancel_w, b"c")
+        try:
+            await future  # the child is killed and reaped, the input closed
+        except BaseException:
+            pass
+        raise
+    finally:
+        os.close(cancel_r)
+        os.close(cancel_w)
+
+
+async def aprobe_format(kind: StreamKind | str, stream: Input, **options: Any) -> Metadata:
+    """probe_format for asyncio: the same arguments, result and exceptions. The event loop
+    is never blocked (the call runs in one of a pool of threads as large as the fork-server
+    pool, so that many calls run at once); cancelling the awaiting task kills the
+    extractor and leaves no process or fd behind."""
+    return await _in_thread(probe_format, kind, stream, **options)
+
+
+async def aload_image(
+    kind: StreamKind | str, stream: Input, size: Size | None = None, **options: Any
+) -> Image.Image:
+    """load_image for asyncio, as aprobe_format is for probe_format."""
+    return await _in_thread(load_image, kind, stream, size, **options)

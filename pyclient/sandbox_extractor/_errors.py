@@ -10,6 +10,7 @@ it says the installation is incomplete, not that the file is bad.
 from __future__ import annotations
 
 import signal as _signal
+from typing import Any
 
 from ._status import Status
 
@@ -69,7 +70,7 @@ class DecodeError(Exception):
         self.signal = signal
         self.extractor = extractor
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         # Keep the attributes across pickling (multiprocessing, concurrent.futures).
         return (type(self), (self.detail,), dict(self.__dict__))
 
@@ -161,6 +162,13 @@ SANDBOX_ADVICE = (
 class ExtractorUnavailable(RuntimeError):
     """No usable extractor binary for the requested kind: not built, not installed, or it
     cannot be executed. Not a DecodeError: this is about the installation, not the input."""
+
+
+class SandboxNotEnforced(ExtractorUnavailable):
+    """The extractor's posture check survived a forbidden system call after entering the
+    sandbox: this host (kernel, container runtime, emulator) does not enforce seccomp strict
+    mode, so nothing would be decoded in a sandbox. Every call refuses until the host is
+    fixed, or until $SANDBOX_EXTRACTOR_ALLOW_UNENFORCED=1 says to run anyway."""
 
 
 _BY_STATUS = {

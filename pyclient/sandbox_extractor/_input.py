@@ -24,6 +24,7 @@ import os
 import select
 import stat
 import time
+from typing import Any, Iterable, Iterator
 
 from ._errors import DecodeTimeout, LimitExceededError
 from ._wire import Status
@@ -46,7 +47,7 @@ class InputFd:
     def __enter__(self) -> "InputFd":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -57,7 +58,7 @@ def _too_big(max_input_bytes: int) -> LimitExceededError:
     )
 
 
-def open_path(path) -> InputFd:
+def open_path(path: str | os.PathLike[str]) -> InputFd:
     """Opens a path given as `stream` (also used by the CLI, so both say the same)."""
     # O_NONBLOCK so that opening a FIFO without a writer cannot hang; cleared below so the
     # extractor's reads block normally.
@@ -87,7 +88,7 @@ def open_path(path) -> InputFd:
     return InputFd(fd, owned=True)
 
 
-def _memfd_from_chunks(chunks, max_input_bytes: int) -> InputFd:
+def _memfd_from_chunks(chunks: Iterable[Any], max_input_bytes: int) -> InputFd:
     flags = os.MFD_CLOEXEC | getattr(os, "MFD_ALLOW_SEALING", 0)
     fd = os.memfd_create("sandbox-extractor-input", flags)
     try:
@@ -125,7 +126,7 @@ def _timed_out(timeout: float) -> DecodeTimeout:
     )
 
 
-def _stream_fd(stream) -> int | None:
+def _stream_fd(stream: Any) -> int | None:
     """The descriptor under `stream` when reading it may block (not a regular file)."""
     try:
         fd = stream.fileno()
@@ -134,7 +135,9 @@ def _stream_fd(stream) -> int | None:
         return None
 
 
-def _read_chunks(stream, max_input_bytes: int, deadline: float | None, timeout: float):
+def _read_chunks(
+    stream: Any, max_input_bytes: int, deadline: float | None, timeout: float
+) -> Iterator[bytes]:
     remaining = max_input_bytes + 1
     fd = _stream_fd(stream) if deadline is not None else None
     was_blocking = True
@@ -153,6 +156,7 @@ def _read_chunks(stream, max_input_bytes: int, deadline: float | None, timeout: 
                 if fd is None or not was_blocking:
                     raise BlockingIOError("the input stream is non-blocking and has no data ready")
                 # Nothing yet: wait for the peer, never past the deadline.
+                assert deadline is not None  # fd is None without a deadline
                 left = deadline - time.monotonic()
                 if left > 0:
                     poller = select.poll()  # not select(): fds past 1023 are fine
@@ -173,7 +177,7 @@ def _read_chunks(stream, max_input_bytes: int, deadline: float | None, timeout: 
                 pass
 
 
-def _direct_fd(stream) -> InputFd | None:
+def _direct_fd(stream: Any) -> InputFd | None:
     """The file object's own fd when it is a regular file positioned at 0, else None."""
     try:
         fd = stream.fileno()
@@ -192,7 +196,7 @@ def _direct_fd(stream) -> InputFd | None:
 
 
 def open_input(
-    stream, max_input_bytes: int, deadline: float | None = None, timeout: float = 0.0
+    stream: Any, max_input_bytes: int, deadline: float | None = None, timeout: float = 0.0
 ) -> InputFd:
     """The extractor's fd 0 for `stream`. A stream is copied until `deadline` (a
     time.monotonic() value; None: no limit), then DecodeTimeout, `timeout` being the

@@ -5,9 +5,11 @@ DecodeError."""
 from __future__ import annotations
 
 import signal
+from typing import Any, NoReturn
 
 from . import _spawn, _wire
 from ._errors import (
+    DecodeError,
     SANDBOX_ADVICE,
     DecodeTimeout,
     ProtocolError,
@@ -27,14 +29,14 @@ _CPU_KILL_SHARE = 0.75
 
 def judge(outcome: _spawn.Outcome, request: Request, extractor: str) -> _wire.Answer:
     """Turns a finished run into a validated answer, or raises the matching DecodeError."""
-    context = dict(
+    context: dict[str, Any] = dict(
         stderr=outcome.stderr,
         exit_status=outcome.exit_status,
         signal=outcome.signal,
         extractor=extractor,
     )
 
-    def fail(cls, detail, **extra):
+    def fail(cls: type[DecodeError], detail: str, **extra: Any) -> NoReturn:
         raise cls(detail, **context, **extra)
 
     if outcome.timed_out:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from . import _wire
 
@@ -17,6 +18,7 @@ class StreamKind(str, enum.Enum):
     VIDEO = "video"
     FONT = "font"
     LUA = "lua"
+    AUTO = "auto"
 
     def __str__(self) -> str:
         return f"STREAM_{self.name}"
@@ -26,6 +28,8 @@ STREAM_IMAGE = StreamKind.IMAGE
 STREAM_VIDEO = StreamKind.VIDEO
 STREAM_FONT = StreamKind.FONT
 STREAM_LUA = StreamKind.LUA
+STREAM_AUTO = StreamKind.AUTO
+"""Any kind: the extractor is chosen from the first bytes of the input (_sniff.py)."""
 
 _BINARIES = {
     StreamKind.IMAGE: "sx-image",
@@ -36,7 +40,7 @@ _BINARIES = {
 
 
 def extractor_name(kind: StreamKind) -> str:
-    """The extractor binary that reads `kind` ("sx-image"...)."""
+    """The extractor binary that reads `kind` ("sx-image"...); not for STREAM_AUTO."""
     return _BINARIES[kind]
 
 
@@ -67,7 +71,7 @@ class Request:
             assert self.box is not None
             args.append(f"{self.box[0]}x{self.box[1]}")
         if self.mode != "probe":
-            args.append("--rgb" if self.channels == _wire.LAYOUT_RGB else "--rgba")
+            args.append(_CHANNEL_OPTION[self.channels])
             if self.color == "raw":
                 args += ["--color", "raw"]
         args += [
@@ -91,7 +95,15 @@ class Request:
         )
 
 
-def _check_int(name: str, value, low: int, high: int) -> int:
+_CHANNEL_OPTION = {
+    _wire.LAYOUT_RGB: "--rgb",
+    _wire.LAYOUT_RGBA: "--rgba",
+    _wire.LAYOUT_AUTO: "--auto-alpha",
+}
+_CHANNELS = {"RGB": _wire.LAYOUT_RGB, "RGBA": _wire.LAYOUT_RGBA, None: _wire.LAYOUT_AUTO}
+
+
+def _check_int(name: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
     if not low <= value <= high:
@@ -102,8 +114,8 @@ def _check_int(name: str, value, low: int, high: int) -> int:
 def make_request(
     mode: str,
     *,
-    size=None,
-    image_mode: str = "RGBA",
+    size: int | tuple[int, int] | None = None,
+    image_mode: str | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
     memory: int = DEFAULT_MEMORY,
@@ -122,8 +134,8 @@ def make_request(
     if cpu_seconds is None:
         cpu_seconds = min(max(1, math.ceil(timeout)), _wire.CPU_SECONDS_MAX)
     _check_int("cpu_seconds", cpu_seconds, 1, _wire.CPU_SECONDS_MAX)
-    if image_mode not in ("RGBA", "RGB"):
-        raise ValueError(f"mode must be 'RGBA' or 'RGB', got {image_mode!r}")
+    if image_mode not in _CHANNELS:
+        raise ValueError(f"mode must be None (fit the source), 'RGBA' or 'RGB', got {image_mode!r}")
     box = None
     if mode == "thumbnail":
         if isinstance(size, int) and not isinstance(size, bool):
@@ -136,7 +148,7 @@ def make_request(
         )
     if color not in ("srgb", "raw"):
         raise ValueError(f"color must be 'srgb' or 'raw', got {color!r}")
-    channels = _wire.LAYOUT_RGB if image_mode == "RGB" else _wire.LAYOUT_RGBA
+    channels = _CHANNELS[image_mode]
     return Request(
         mode=mode,
         box=box,
@@ -155,7 +167,12 @@ _FONT_TEXT_MAX_BYTES = 256
 _FONT_SIZE_RANGE = (6, 200)
 
 
-def font_options(kind, face=None, text=None, font_size=None) -> tuple[str, ...]:
+def font_options(
+    kind: StreamKind,
+    face: int | None = None,
+    text: str | None = None,
+    font_size: int | None = None,
+) -> tuple[str, ...]:
     """argv for sx-font's face, text and size options, checked here as the extractor will."""
     if face is None and text is None and font_size is None:
         return ()
@@ -178,12 +195,12 @@ def font_options(kind, face=None, text=None, font_size=None) -> tuple[str, ...]:
     return tuple(out)
 
 
-def stream_kind(kind) -> StreamKind:
+def stream_kind(kind: StreamKind | str) -> StreamKind:
     """`kind` as a StreamKind; ValueError naming the valid ones otherwise."""
     try:
         return StreamKind(kind)
     except ValueError:
         raise ValueError(
-            f"unknown stream kind {kind!r}; use STREAM_IMAGE, STREAM_VIDEO, STREAM_FONT "
-            "or STREAM_LUA"
+            f"unknown stream kind {kind!r}; use STREAM_AUTO, STREAM_IMAGE, STREAM_VIDEO, "
+            "STREAM_FONT or STREAM_LUA"
         ) from None

@@ -21,6 +21,7 @@ import os
 import select
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Protocol
@@ -30,6 +31,8 @@ from ._errors import DecodeError, ExtractorUnavailable, ProtocolError
 STDERR_KEEP = 64 * 1024
 _READ_CHUNK = 1 << 16
 PIPE_SIZE = 1 << 20
+# Extractors start with no environment at all.
+_EMPTY_ENV: dict[str, str] = {}
 
 
 @dataclass
@@ -45,6 +48,17 @@ class Outcome:
     timed_out: bool  # we killed it at the wall-clock deadline
     violation: DecodeError | None  # its output broke the protocol while streaming; we killed it
     maxrss_kib: int | None = None  # the child's ru_maxrss, when known
+    cancelled: bool = False  # the caller cancelled (cancel_fd became readable); we killed it
+
+
+# A thread's cancellation fd (the async API's): when it becomes readable, the run in that
+# thread kills its child and returns an Outcome with cancelled set.
+_cancel = threading.local()
+
+
+def set_cancel_fd(fd: int | None) -> None:
+    """Sets (or, with None, clears) the calling thread's cancellation fd."""
+    _cancel.fd = fd
 
 
 # Answers up to this size get an ordinary (zero-filled) bytearray; larger ones an anonymous
@@ -52,7 +66,7 @@ class Outcome:
 _EAGER_BUFFER_BYTES = 1 << 20
 
 
-def _answer_buffer(size: int):
+def _answer_buffer(size: int) -> bytearray | mmap.mmap:
     """A writable buffer of `size` bytes that costs memory only where it is written: a
     12-byte header may announce hundreds of MiB that never come."""
     if size <= _EAGER_BUFFER_BYTES:
@@ -67,7 +81,7 @@ class _Stdout:
         self.fd = fd
         self.message_length = message_length
         self.header = bytearray()
-        self.buf: bytearray | None = None
+        self.buf: bytearray | mmap.mmap | None = None
         self.view: memoryview | None = None
         self.filled = 0
 
@@ -147,18 +161,21 @@ def collect(
     deadline passes, or the answer breaks the protocol; then finishes the child. The
     caller owns (and closes) the two fds."""
     deadline = start + timeout
-    timed_out = False
+    timed_out = cancelled = False
+    cancel_fd: int | None = getattr(_cancel, "fd", None)
     violation: DecodeError | None = None
     exited = False
     out = _Stdout(out_fd, message_length)
     err = _Stderr(err_fd)
     try:
         poller = select.poll()
-        readers = {out.fd: out, err.fd: err}
+        readers: dict[int, _Stdout | _Stderr] = {out.fd: out, err.fd: err}
         for fd in readers:
             poller.register(fd, select.POLLIN)
         if child.fd >= 0:
             poller.register(child.fd, select.POLLIN)
+        if cancel_fd is not None:
+            poller.register(cancel_fd, select.POLLIN)
         wait_step = 0.001
         while readers or not exited:
             remaining = deadline - time.monotonic()
@@ -167,6 +184,9 @@ def collect(
                 break
             if readers or (child.fd >= 0 and not exited):
                 for fd, _events in poller.poll(int(remaining * 1000) + 1):
+                    if fd == cancel_fd:
+                        cancelled = True
+                        break
                     if fd == child.fd:
                         if child.on_readable():
                             exited = True
@@ -178,11 +198,15 @@ def collect(
                         del readers[fd]
             elif child.poll_exit():
                 exited = True
+            elif cancel_fd is not None and select.select([cancel_fd], [], [], 0)[0]:
+                cancelled = True
             else:
                 # No exit notification and both pipes closed: poll for the exit with a
                 # growing sleep, still bounded by the deadline.
                 time.sleep(min(wait_step, remaining))
                 wait_step = min(wait_step * 2, 0.05)
+            if cancelled:
+                break
     except ProtocolError as exc:
         violation = exc
     finally:
@@ -207,6 +231,7 @@ def collect(
         timed_out=timed_out,
         violation=violation,
         maxrss_kib=maxrss,
+        cancelled=cancelled,
     )
 
 
@@ -281,7 +306,7 @@ def run(
             stdin=stdin_fd,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env={},
+            env=_EMPTY_ENV,
             cwd="/",
             close_fds=True,
             start_new_session=True,
@@ -289,6 +314,7 @@ def run(
         )
     except OSError as exc:
         raise ExtractorUnavailable(f"cannot start extractor {executable!r}: {exc}") from exc
+    assert proc.stdout is not None and proc.stderr is not None
     try:
         try:
             fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)

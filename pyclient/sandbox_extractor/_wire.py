@@ -1,4 +1,4 @@
-"""The answer message format (PROTOCOL.md, version 1) and its hostile-input parser.
+"""The answer message format (PROTOCOL.md, version 2) and its hostile-input parser.
 
 Every byte handed to this module was written by a process that may be under an
 attacker's control. The parser bounds each length before using it, checks every value
@@ -20,7 +20,9 @@ from ._status import Status
 
 # Header.
 MAGIC = b"SXAN"
-VERSION = 1
+VERSION = 2
+# The release: one number for the extractors, this wire and the package (sx_wire.h).
+RELEASE = "0.2.0"
 HEADER_BYTES = 12
 
 # Message types.
@@ -41,6 +43,8 @@ VTYPE_BOOL = 4
 # Pixel layouts (channels of 8 bits).
 LAYOUT_RGB = 3
 LAYOUT_RGBA = 4
+# Not on the wire: an Expect.channels meaning "3 or 4, the extractor chooses" (--auto-alpha).
+LAYOUT_AUTO = 0
 
 # Exit statuses that must agree with the message type.
 EXIT_RESULT = 0
@@ -79,6 +83,7 @@ class Expect:
     """What the request allows the extractor to answer.
 
     result is TYPE_META or TYPE_IMAGE (an error message is always allowed). For images,
+    channels is LAYOUT_RGB, LAYOUT_RGBA or LAYOUT_AUTO (either, the extractor's choice);
     box_width/box_height bound each side (0: no box, a full-size request) and max_pixels
     bounds width * height.
     """
@@ -98,7 +103,8 @@ class Expect:
         """The largest message this request can legally receive."""
         error = HEADER_BYTES + ERROR_FIXED_BYTES + DETAIL_MAX
         if self.result == TYPE_IMAGE:
-            result = HEADER_BYTES + IMAGE_FIXED_BYTES + self.max_image_pixels() * self.channels
+            channels = self.channels or LAYOUT_RGBA
+            result = HEADER_BYTES + IMAGE_FIXED_BYTES + self.max_image_pixels() * channels
         else:
             result = HEADER_BYTES + META_MAX_BYTES
         return max(error, result)
@@ -144,14 +150,18 @@ def message_length(header: bytes, expect: Expect) -> int:
     if magic != MAGIC:
         raise ProtocolError(f"bad magic {magic!r}, expected {MAGIC!r}")
     if version != VERSION:
-        raise ProtocolError(f"unsupported protocol version {version}, expected {VERSION}")
+        raise ProtocolError(
+            f"the extractor speaks wire version {version}, this client (sandbox_extractor "
+            f"{RELEASE}) speaks version {VERSION}: install the extractors and the Python "
+            "package of the same release (`sandbox-extractor doctor` checks it)"
+        )
     if mtype == TYPE_ERROR:
         low, high = ERROR_FIXED_BYTES, ERROR_FIXED_BYTES + DETAIL_MAX
     elif mtype == expect.result == TYPE_META:
         low, high = 2, META_MAX_BYTES
     elif mtype == expect.result == TYPE_IMAGE:
-        low = IMAGE_FIXED_BYTES + expect.channels
-        high = IMAGE_FIXED_BYTES + expect.max_image_pixels() * expect.channels
+        low = IMAGE_FIXED_BYTES + (expect.channels or LAYOUT_RGB)
+        high = IMAGE_FIXED_BYTES + expect.max_image_pixels() * (expect.channels or LAYOUT_RGBA)
     else:
         raise ProtocolError(
             f"{_type_name(mtype)} message is not a valid answer to a request for "
@@ -244,9 +254,10 @@ def _parse_meta(payload: memoryview) -> MetaAnswer:
         if vtype == VTYPE_INT:
             (value,) = struct.unpack("<q", reader.take(8, "int value"))
         elif vtype == VTYPE_FLOAT:
-            (value,) = struct.unpack("<d", reader.take(8, "float value"))
-            if not math.isfinite(value):
+            (number,) = struct.unpack("<d", reader.take(8, "float value"))
+            if not math.isfinite(number):
                 raise ProtocolError(f"metadata float {key!r} is not finite")
+            value = number
         elif vtype == VTYPE_STRING:
             (length,) = struct.unpack("<H", reader.take(2, "string length"))
             if length > META_STRING_MAX:
@@ -274,7 +285,10 @@ def _parse_image(payload: memoryview, expect: Expect) -> ImageAnswer:
     width, height, channels, reserved = _IMAGE_FIXED.unpack_from(payload)
     if width < 1 or height < 1:
         raise ProtocolError(f"image of {width}x{height} pixels")
-    if channels != expect.channels:
+    if expect.channels == LAYOUT_AUTO:
+        if channels not in (LAYOUT_RGB, LAYOUT_RGBA):
+            raise ProtocolError(f"image has {channels} channels, 3 or 4 were requested")
+    elif channels != expect.channels:
         raise ProtocolError(f"image has {channels} channels, {expect.channels} were requested")
     if reserved != b"\0\0\0":
         raise ProtocolError("image reserved bytes are not zero")

@@ -39,6 +39,7 @@ from __future__ import annotations
 import array
 import atexit
 import fcntl
+import logging
 import os
 import select
 import signal
@@ -52,6 +53,8 @@ from typing import Callable
 
 from . import _spawn
 from ._errors import ExtractorError, ExtractorUnavailable, printable
+
+log = logging.getLogger("sandbox_extractor")
 
 # ---- the wire (PROTOCOL.md "Fork-server requests"; common/sx_zygote.h) --------------------
 VERSION = 1
@@ -193,7 +196,7 @@ class Zygote:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
-                env={},
+                env=_spawn._EMPTY_ENV,
                 cwd="/",
                 close_fds=True,
                 pass_fds=(theirs.fileno(),),
@@ -213,9 +216,11 @@ class Zygote:
             self.broken = True
             self.close()
             raise
+        log.info("fork server started: %s (pid %d)", os.path.basename(path), self.proc.pid)
 
     def _handshake(self) -> None:
         """Waits for READY, draining the zygote's stderr (kept for the error message)."""
+        assert self.proc.stderr is not None
         err = _spawn._Stderr(self.proc.stderr.fileno())
         poller = select.poll()
         poller.register(self.sock.fileno(), select.POLLIN)
@@ -256,7 +261,8 @@ class Zygote:
             raise CannotStart(str(exc)) from None
         finally:
             # The zygote closes its stderr before READY; anything later has nowhere to go.
-            self.proc.stderr.close()
+            if self.proc.stderr is not None:
+                self.proc.stderr.close()
 
     def alive(self) -> bool:
         return not self.broken and self.proc.poll() is None
@@ -356,7 +362,7 @@ class Zygote:
             self.kill()
         if self.sock is not None:
             self.sock.close()
-            self.sock = None
+            self.sock = None  # type: ignore[assignment]
         try:
             self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
@@ -369,7 +375,7 @@ class Zygote:
         _all_zygotes.discard(self)
         if self.sock is not None:
             self.sock.close()
-            self.sock = None
+            self.sock = None  # type: ignore[assignment]
         with _retired_lock:
             _retired.append(self.proc)
 
@@ -377,7 +383,7 @@ class Zygote:
         """In a forked copy of this process: drop our socket without touching the zygote."""
         if self.sock is not None:
             self.sock.close()
-            self.sock = None
+            self.sock = None  # type: ignore[assignment]
         self.proc.returncode = 0  # not our child here: never wait for it
 
 
@@ -523,6 +529,16 @@ class _Family:
             self.cond.notify()
         if keep:
             return
+        name = os.path.basename(self.path)
+        crashed = (zygote.retire_reason or "").startswith("a child died")
+        if worn_out and not crashed:
+            log.info("fork server recycled: %s (pid %d, %s)", name, zygote.proc.pid,
+                     zygote.retire_reason)
+        else:
+            log.warning("fork server retired: %s (pid %d): %s", name, zygote.proc.pid,
+                        zygote.retire_reason or "it died or misbehaved")
+        if successor:
+            log.info("fork server restarting: %s", name)
         if worn_out:
             zygote.close_later()
         else:

@@ -1,20 +1,6 @@
-"""Command line: `python3 -m sandbox_extractor probe|thumbnail ...`.
-
-probe FILE...       one JSON object per line per file: {"file", "metadata": {...}} with
-                    the extractor's fields nested (so none of them can stand in for the
-                    record's own keys), or {"file", "error", "status", "detail"}.
-thumbnail SRC... -o DIR [--size N|WxH] [-j N] [--follow-symlinks]
-                    PNG thumbnails of files and (recursively, without recursion limit)
-                    directories, N parallel workers; one line per rejected file or
-                    unreadable directory on stderr, a summary at the end. A file found in
-                    a directory whose real path is outside that directory (a symlink out
-                    of the tree) is skipped and reported, unless --follow-symlinks.
---execution oneshot|server|auto
-                    one process per file, or fork servers (one per worker, started on
-                    first use); default: $SANDBOX_EXTRACTOR_MODE, else server.
-Exit status: 0 when every file succeeded, 1 when any failed, 2 on a usage error or a
-missing extractor.
-"""
+"""Command line: `sandbox-extractor probe|thumbnail|doctor ...` (also `python3 -m
+sandbox_extractor`). The texts of --help below are the reference; README's "Command line"
+repeats them with examples."""
 
 from __future__ import annotations
 
@@ -28,12 +14,30 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from typing import Any, BinaryIO, Iterator
 
-from . import _api, _input, _request, _runner, _zygote
+from . import _api, _input, _request, _runner, _wire, _zygote
 from ._errors import DecodeError, ExtractorUnavailable, printable
 from ._locate import find_extractor
+from ._metadata import LuaInfo
 
 _KINDS = {k.value: k for k in _request.StreamKind}
+
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_SETUP = 2
+
+EXIT_CODES = """exit status:
+  0  every file succeeded (Lua scripts: parsed)
+  1  some files were rejected (each is reported; the others are done)
+  2  usage or setup error: a bad option, a missing extractor, an output directory
+     that cannot be written, a host whose sandbox is not enforced (see doctor)"""
+
+FORMATS = {"png": ("PNG", ".png"), "jpeg": ("JPEG", ".jpg"), "webp": ("WEBP", ".webp")}
+
+
+class UsageError(Exception):
+    """A setup problem found after parsing: reported on one line, exit status 2."""
 
 
 class OutsideSourceError(Exception):
@@ -42,8 +46,8 @@ class OutsideSourceError(Exception):
     kind = "outside_source"
 
 
-def _error_record(exc: BaseException) -> dict:
-    if isinstance(exc, OutsideSourceError):
+def _error_record(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, (OutsideSourceError, InvalidLuaError)):
         return {"error": exc.kind, "status": None, "detail": str(exc)}
     if isinstance(exc, DecodeError):
         return {"error": exc.kind, "status": exc.status, "detail": exc.detail}
@@ -52,7 +56,7 @@ def _error_record(exc: BaseException) -> dict:
     return {"error": type(exc).__name__, "status": None, "detail": str(exc)}
 
 
-def _limits(args) -> dict:
+def _limits(args: argparse.Namespace) -> dict[str, Any]:
     return dict(
         max_pixels=args.max_pixels,
         max_input_bytes=args.max_input_bytes,
@@ -61,15 +65,30 @@ def _limits(args) -> dict:
     )
 
 
-def _add_limit_options(parser: argparse.ArgumentParser) -> None:
+def _amount(text: str) -> int:
+    """A number with an optional k, M or G (binary) suffix, as the extractors take it."""
+    shifts = {"k": 10, "K": 10, "M": 20, "G": 30}
+    shift = shifts.get(text[-1:], 0)
+    digits = text[:-1] if shift else text
+    if not digits.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a number with an optional k, M or G, got {text!r}")
+    return int(digits) << shift
+
+
+def _add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--kind", choices=sorted(_KINDS), default="image", help="input kind (default image)"
-    )
-    parser.add_argument("--max-pixels", type=int, default=_request.DEFAULT_MAX_PIXELS)
-    parser.add_argument("--max-input-bytes", type=int, default=_request.DEFAULT_MAX_INPUT_BYTES)
-    parser.add_argument("--memory", type=int, default=_request.DEFAULT_MEMORY, help="pool cap, bytes")
+        "--kind", choices=sorted(_KINDS), default="auto",
+        help="input kind (default auto: chosen per file from its first bytes)",
+    )  # fmt: skip
+    parser.add_argument("--max-pixels", type=_amount, default=_request.DEFAULT_MAX_PIXELS,
+                        help="largest source width*height (default 64M)")
+    parser.add_argument("--max-input-bytes", type=_amount,
+                        default=_request.DEFAULT_MAX_INPUT_BYTES,
+                        help="largest input (default 256M)")
+    parser.add_argument("--memory", type=_amount, default=_request.DEFAULT_MEMORY,
+                        help="extractor memory pool cap (default 512M)")
     parser.add_argument(
-        "--timeout", type=float, default=_request.DEFAULT_TIMEOUT, help="seconds per file"
+        "--timeout", type=float, default=_request.DEFAULT_TIMEOUT, help="seconds per file (10)"
     )
     parser.add_argument(
         "--execution",
@@ -78,6 +97,16 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
         help="oneshot: a process per file; server: fork servers, one per worker; auto: "
         f"one-shot for the first file (default: ${_runner.ENV_MODE}, else server)",
     )
+    parser.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="also read files in SRC directories whose real path is outside SRC "
+        "(default: skip and report them; symlinked directories are never descended)",
+    )
+    parser.add_argument(
+        "--json", action="store_true",
+        help="one JSON record per file on stdout, then a summary record",
+    )  # fmt: skip
 
 
 def _parse_size(text: str) -> tuple[int, int]:
@@ -93,52 +122,120 @@ def _parse_size(text: str) -> tuple[int, int]:
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sandbox-extractor",
-        description="Probe and thumbnail untrusted files in sandboxed extractor processes.",
+        description="Probe and thumbnail untrusted files (images, video, fonts, Lua source) "
+        "in seccomp-sandboxed extractor processes.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument(
+        "--version", action="version",
+        version=f"sandbox-extractor {_wire.RELEASE} (wire {_wire.VERSION})",
+    )  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
-    probe = sub.add_parser("probe", help="print metadata of each FILE as one JSON line")
+    raw = argparse.RawDescriptionHelpFormatter
+    probe = sub.add_parser(
+        "probe", formatter_class=raw, epilog=EXIT_CODES,
+        help="print metadata of files and directories (any depth), one JSON line each",
+        description="One JSON line per file: {\"file\", \"kind\", \"metadata\": {...}} (the "
+        "extractor's fields nested, so none can pose as the record's own keys) or "
+        "{\"file\", \"error\", \"status\", \"detail\"}. FILE may be a directory (walked, "
+        "any depth) or - for stdin.",
+    )  # fmt: skip
     probe.add_argument("files", nargs="+", metavar="FILE")
-    probe.add_argument("--face", type=int, default=None, help="fonts: face of a collection")
-    _add_limit_options(probe)
-    thumb = sub.add_parser("thumbnail", help="write PNG thumbnails of files and directories")
+    probe.add_argument("--face", type=int, default=None,
+                       help="fonts: face of a collection (default 0)")
+    _add_common_options(probe)
+    thumb = sub.add_parser(
+        "thumbnail", formatter_class=raw, epilog=EXIT_CODES,
+        help="thumbnail images, videos (first frame) and fonts (a preview); check Lua",
+        description="Thumbnails every file of SRC (files and directories, any depth; - for "
+        "stdin) into DIR, mirroring the tree: images, video first frames, font previews. Lua "
+        "scripts are parsed and reported, not thumbnailed. One line per rejected file on "
+        "stderr and a summary on stdout (or JSON records with --json). A progress bar with "
+        "ETA is shown when stderr is a terminal.",
+    )  # fmt: skip
     thumb.add_argument("sources", nargs="+", metavar="SRC")
     thumb.add_argument("-o", "--output", required=True, metavar="DIR")
     thumb.add_argument("--size", type=_parse_size, default=(256, 256), help="N or WxH (256)")
     thumb.add_argument(
         "--color", choices=("srgb", "raw"), default="srgb",
-        help="srgb: convert by the embedded ICC profile / PNG colour chunks (default); "
-        "raw: stored values",
+        help="images: srgb converts by the embedded ICC profile / PNG colour chunks "
+        "(default); raw keeps the stored values",
     )  # fmt: skip
+    thumb.add_argument("--format", choices=sorted(FORMATS), default="png",
+                       help="thumbnail file format (default png)")
+    thumb.add_argument("--quality", type=int, default=85,
+                       help="jpeg and webp quality 1-100 (default 85)")
     thumb.add_argument(
         "-j", "--jobs", type=int, default=os.cpu_count() or 1, help="parallel workers"
     )
-    thumb.add_argument(
-        "--follow-symlinks",
-        action="store_true",
-        help="also thumbnail files in SRC directories whose real path is outside SRC "
-        "(default: skip and report them; symlinked directories are never descended)",
-    )
-    _add_limit_options(thumb)
+    _add_common_options(thumb)
+    doctor = sub.add_parser(
+        "doctor", formatter_class=raw,
+        help="check this host: extractors, versions, the sandbox really enforced, fork servers",
+        description="For every extractor: where it was found, its version, that it starts "
+        "and answers a built-in sample, and proof that seccomp strict mode is enforced on "
+        "this host (--posture-check must be killed); descriptors and environment checked "
+        "from outside; the fork server. Run it once per deployment image.",
+        epilog="exit status: 0 everything holds; 1 something does not (each FAIL line says "
+        "what)",
+    )  # fmt: skip
+    doctor.add_argument("--json", action="store_true", help="one JSON record per check")
     return parser
 
 
-def _probe(args) -> int:
+def _emit(record: dict[str, Any]) -> None:
+    print(json.dumps(record), flush=True)
+
+
+def _summary(done: int, failures: collections.Counter[str], elapsed: float,
+             extra: dict[str, int] | None = None) -> dict[str, Any]:
+    nfailed = sum(failures.values())
+    return {
+        "summary": {
+            "done": done, "failed": nfailed, "files": done + nfailed,
+            "failed_by_reason": dict(sorted(failures.items())), **(extra or {}),
+            "seconds": round(elapsed, 3),
+        }
+    }  # fmt: skip
+
+
+def _stdin_source() -> BinaryIO:
+    return sys.stdin.buffer
+
+
+def _probe(args: argparse.Namespace) -> int:
     kind = _KINDS[args.kind]
-    failed = 0
-    for path in args.files:
+    if kind != _request.StreamKind.AUTO:
+        find_extractor(_request.extractor_name(kind), str(kind))  # fail early
+    failures: collections.Counter[str] = collections.Counter()
+    done = 0
+    start = time.monotonic()
+    for job in _walk(args.files, None, args.follow_symlinks):
+        if job.error is not None:
+            failures[_error_record(job.error)["error"]] += 1
+            _emit({"file": job.src, **_error_record(job.error)})
+            continue
         try:
-            info = _api.probe_format(
-                kind, path, execution=args.execution, face=args.face, **_limits(args)
-            )
+            if job.src == "-":
+                info = _api.probe_format(kind, _stdin_source(), execution=args.execution,
+                                         face=args.face, **_limits(args))  # fmt: skip
+            else:
+                with _open_source(job.src, job.root) as source:
+                    info = _api.probe_format(kind, source, execution=args.execution,
+                                             face=args.face, **_limits(args))  # fmt: skip
             # Nested: the extractor chooses these keys, the record's own are ours.
-            record = {"file": path, "metadata": info.as_dict()}
+            record = {"file": job.src, "metadata": info.as_dict()}
+            done += 1
         except ExtractorUnavailable:
             raise
-        except (DecodeError, OSError) as exc:
-            failed += 1
-            record = {"file": path, **_error_record(exc)}
-        print(json.dumps(record), flush=True)
-    return 1 if failed else 0
+        except (DecodeError, OSError, OutsideSourceError) as exc:
+            failures[_error_record(exc)["error"]] += 1
+            record = {"file": job.src, **_error_record(exc)}
+        _emit(record)
+    if args.json:
+        _emit(_summary(done, failures, time.monotonic() - start))
+    return EXIT_REJECTED if failures else EXIT_OK
 
 
 # ---- thumbnail ------------------------------------------------------------------------
@@ -156,7 +253,9 @@ class _Job:
     error: OSError | None = None
 
 
-def _walk(sources: list[str], output: str, follow_symlinks: bool = False):
+def _walk(
+    sources: list[str], output: str | None, follow_symlinks: bool = False
+) -> Iterator[_Job]:
     """Yields _Jobs in a stable order (a directory's files by name, then its
     subdirectories, depth first).
 
@@ -166,12 +265,17 @@ def _walk(sources: list[str], output: str, follow_symlinks: bool = False):
     keeps its own stack, so no depth of nesting can exhaust Python's recursion limit; a
     directory that cannot be listed is a _Job with `error`, and the walk goes on.
     """
+    out_id: tuple[int, int] | None = None
     try:
-        out_st = os.stat(output)
-        out_id = (out_st.st_dev, out_st.st_ino)
+        if output is not None:
+            out_st = os.stat(output)
+            out_id = (out_st.st_dev, out_st.st_ino)
     except OSError:
-        out_id = None
+        pass
     for src in sources:
+        if src == "-":
+            yield _Job(src, "stdin")
+            continue
         try:
             st = os.stat(src)
         except OSError:
@@ -212,7 +316,7 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
-def _open_source(src: str, root: str | None):
+def _open_source(src: str, root: str | None) -> BinaryIO:
     """Opens `src` as the API opens a path (same errors). With `root`, the file actually
     opened (the descriptor's own path, so a symlink swapped in after the walk changes
     nothing) must lie inside it."""
@@ -264,10 +368,11 @@ def _umask() -> int:
 
 
 class _Namer:
-    """Unique .png output names that never land on a source file."""
+    """Unique output names (.png, .jpg, .webp) that never land on a source file."""
 
-    def __init__(self, output: str):
+    def __init__(self, output: str, ext: str = ".png"):
         self.output = output
+        self.ext = ext
         self.taken: set[str] = set()
         self.sources: set[tuple[int, int]] = set()
 
@@ -287,7 +392,7 @@ class _Namer:
 
     def name(self, rel: str) -> str:
         stem, _ext = os.path.splitext(rel)
-        candidates = [stem + ".png", rel + ".png"]
+        candidates = [stem + self.ext, rel + self.ext]
         n = 1
         while True:
             for cand in candidates:
@@ -295,18 +400,49 @@ class _Namer:
                 if path not in self.taken and not self._is_source(path):
                     self.taken.add(path)
                     return path
-            candidates = [f"{stem}-{n}.png"]
+            candidates = [f"{stem}-{n}{self.ext}"]
             n += 1
 
 
-def _thumbnail_one(job: _Job, dst: str, args, kind) -> None:
-    with _open_source(job.src, job.root) as source:
+@dataclass(frozen=True)
+class _Done:
+    """What one file became: a thumbnail at `output`, or a Lua script checked (`lua`)."""
+
+    output: str | None = None
+    lua: LuaInfo | None = None
+
+
+class InvalidLuaError(Exception):
+    """A Lua script that does not parse (the batch reports it as rejected)."""
+
+    kind = "invalid_lua"
+
+
+def _thumbnail_one(job: _Job, dst: str, args: argparse.Namespace) -> _Done:
+    from ._sniff import read_head
+
+    kind = _KINDS[args.kind]
+    with (_stdin_copy() if job.src == "-" else _open_source(job.src, job.root)) as source:
+        if kind == _request.StreamKind.AUTO:
+            kind = _api.kind_for_head(read_head(source.fileno()))
+        if kind == _request.StreamKind.LUA:
+            info = _api.probe_format(kind, source, execution=args.execution, **_limits(args))
+            assert isinstance(info, LuaInfo)
+            if not info.valid:
+                raise InvalidLuaError(f"not valid Lua 5.4: {info.message}")
+            return _Done(lua=info)
         image = _api.load_image(
-            kind, source, size=args.size, mode="RGBA", execution=args.execution,
-            color=args.color, **_limits(args),
+            kind, source, size=args.size, execution=args.execution, color=args.color,
+            **_limits(args),
         )  # fmt: skip
-    if image.getchannel("A").getextrema() == (255, 255):
-        image = image.convert("RGB")
+    pil_format, _ext = FORMATS[args.format]
+    if pil_format == "JPEG" and image.mode == "RGBA":
+        # JPEG has no alpha: a font preview or a transparent PNG goes on white.
+        from PIL import Image
+
+        flat = Image.new("RGB", image.size, (255, 255, 255))
+        flat.paste(image, mask=image.getchannel("A"))
+        image = flat
     _makedirs(os.path.dirname(dst))
     # A short, unique name in the same directory (dst itself may be near NAME_MAX), made
     # with O_EXCL so it never replaces anything, then renamed over dst in one step.
@@ -314,7 +450,10 @@ def _thumbnail_one(job: _Job, dst: str, args, kind) -> None:
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # what a plain open() would have given
         with os.fdopen(fd, "wb") as f:
-            image.save(f, "PNG")
+            if pil_format == "PNG":
+                image.save(f, "PNG")
+            else:
+                image.save(f, pil_format, quality=args.quality)
         os.replace(tmp, dst)
     except BaseException:
         try:
@@ -322,128 +461,169 @@ def _thumbnail_one(job: _Job, dst: str, args, kind) -> None:
         except OSError:
             pass
         raise
+    return _Done(output=dst)
+
+
+def _stdin_copy() -> BinaryIO:
+    """stdin read into a sealed memfd (so its first bytes can be looked at and then the
+    whole of it handed on)."""
+    with _input.open_input(sys.stdin.buffer, _wire.INPUT_MAX_BYTES) as copy:
+        return os.fdopen(os.dup(copy.fd), "rb")
 
 
 class _Progress:
-    """A one-line progress bar on stderr, only when stderr is a terminal."""
+    """tqdm's bar with ETA on stderr, only when stderr is a terminal and tqdm is installed
+    (Debian's python3-tqdm); silent otherwise."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
-        self.enabled = stream.isatty()
-        self.last = 0.0
-        self.shown = False
+    def __init__(self, total: int):
+        self.bar: Any = None
+        if not sys.stderr.isatty():
+            return
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            return
+        self.bar = tqdm(total=total, unit="file", file=sys.stderr, leave=False)
 
-    def update(self, done: int, failed: int, total: int | None, rate: float, force=False) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if not force and now - self.last < 0.1:
-            return
-        self.last = now
-        if total:
-            width = 30
-            filled = int(width * (done + failed) / total)
-            bar = "[" + "#" * filled + "." * (width - filled) + f"] {done + failed}/{total}"
+    def update(self, failed: int) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix(failed=failed, refresh=False)
+            self.bar.update(1)
+
+    def write(self, line: str) -> None:
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stderr)
         else:
-            bar = f"{done + failed} files"
-        self.stream.write(f"\r{bar}  {failed} failed  {rate:.1f} files/s\x1b[K")
-        self.stream.flush()
-        self.shown = True
+            print(line, file=sys.stderr, flush=True)
 
-    def clear(self) -> None:
-        if self.enabled and self.shown:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
-def _thumbnail(args) -> int:
+def _check_output(output: str) -> None:
+    """The output directory exists or can be made, and is writable: else exit 2."""
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise UsageError(f"output {output!r} exists and is not a directory")
+    try:
+        os.makedirs(output, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create output directory {output!r}: {exc.strerror}") from None
+    if not os.access(output, os.W_OK | os.X_OK):
+        raise UsageError(f"output directory {output!r} is not writable")
+
+
+def _thumbnail(args: argparse.Namespace) -> int:
     kind = _KINDS[args.kind]
-    find_extractor(_request.extractor_name(kind), str(kind))  # fail early, not once per file
-    os.makedirs(args.output, exist_ok=True)
+    if kind != _request.StreamKind.AUTO:
+        find_extractor(_request.extractor_name(kind), str(kind))  # fail early, not once per file
+    _check_output(args.output)
 
     walked = list(_walk(args.sources, args.output, args.follow_symlinks))
     unlisted = [job for job in walked if job.error is not None]
     jobs = [job for job in walked if job.error is None]
-    namer = _Namer(args.output)
+    namer = _Namer(args.output, FORMATS[args.format][1])
     for job in jobs:
-        namer.add_source(job.src)
+        if job.src != "-":
+            namer.add_source(job.src)
     planned = [(job, namer.name(job.rel)) for job in jobs]
 
-    progress = _Progress()
-    start = time.monotonic()
-    done = 0
-    failures: collections.Counter[str] = collections.Counter()
     total = len(planned) + len(unlisted)
+    progress = _Progress(total)
+    start = time.monotonic()
+    done = checked = 0
+    failures: collections.Counter[str] = collections.Counter()
 
     def report(src: str, exc: BaseException) -> None:
         record = _error_record(exc)
-        progress.clear()
-        status = f" status {record['status']}" if record["status"] is not None else ""
-        print(
-            f"FAILED {printable(src)}: {record['error']}{status}: {printable(record['detail'])}",
-            file=sys.stderr,
-            flush=True,
-        )
+        failures[record["error"]] += 1
+        if args.json:
+            _emit({"file": src, **record})
+        else:
+            status = f" status {record['status']}" if record["status"] is not None else ""
+            progress.write(
+                f"FAILED {printable(src)}: {record['error']}{status}: "
+                f"{printable(record['detail'])}"
+            )
+        progress.update(sum(failures.values()))
 
     for job in unlisted:  # a directory that could not be listed: the rest goes on
-        failures[_error_record(job.error)["error"]] += 1
+        assert job.error is not None
         report(job.src, job.error)
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        pending: dict[concurrent.futures.Future, str] = {}
-        queue = iter(planned)
-        exhausted = False
-        while pending or not exhausted:
-            while not exhausted and len(pending) < 2 * args.jobs:
-                item = next(queue, None)
-                if item is None:
-                    exhausted = True
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            pending: dict[concurrent.futures.Future[_Done], str] = {}
+            queue = iter(planned)
+            exhausted = False
+            while pending or not exhausted:
+                while not exhausted and len(pending) < 2 * args.jobs:
+                    item = next(queue, None)
+                    if item is None:
+                        exhausted = True
+                        break
+                    job, dst = item
+                    pending[pool.submit(_thumbnail_one, job, dst, args)] = job.src
+                if not pending:
                     break
-                job, dst = item
-                pending[pool.submit(_thumbnail_one, job, dst, args, kind)] = job.src
-            if not pending:
-                break
-            finished, _ = concurrent.futures.wait(
-                pending, return_when=concurrent.futures.FIRST_COMPLETED
-            )
-            for fut in finished:
-                src = pending.pop(fut)
-                exc = fut.exception()
-                if exc is None:
-                    done += 1
-                elif isinstance(exc, ExtractorUnavailable):
-                    raise exc
-                else:
-                    # Whatever one file did, the batch goes on.
-                    failures[_error_record(exc)["error"]] += 1
-                    report(src, exc)
-            nfailed = sum(failures.values())
-            rate = (done + nfailed) / max(time.monotonic() - start, 1e-9)
-            progress.update(done, nfailed, total, rate)
-
-    progress.clear()
+                finished, _ = concurrent.futures.wait(
+                    pending, return_when=concurrent.futures.FIRST_COMPLETED
+                )
+                for fut in finished:
+                    src = pending.pop(fut)
+                    exc = fut.exception()
+                    if exc is None:
+                        result = fut.result()
+                        if result.lua is not None:
+                            checked += 1
+                            if args.json:
+                                _emit({"file": src, "metadata": result.lua.as_dict()})
+                        else:
+                            done += 1
+                            if args.json:
+                                _emit({"file": src, "output": result.output})
+                        progress.update(sum(failures.values()))
+                    elif isinstance(exc, ExtractorUnavailable):
+                        raise exc
+                    else:
+                        # Whatever one file did, the batch goes on.
+                        report(src, exc)
+    finally:
+        progress.close()
     elapsed = max(time.monotonic() - start, 1e-9)
     nfailed = sum(failures.values())
-    reasons = ", ".join(f"{reason}: {count}" for reason, count in sorted(failures.items()))
-    print(
-        f"thumbnail: {done} done, {nfailed} failed"
-        + (f" ({reasons})" if reasons else "")
-        + f", {total} files in {elapsed:.2f} s, {total / elapsed:.1f} files/s"
-    )
-    return 1 if nfailed else 0
+    if args.json:
+        _emit(_summary(done, failures, elapsed, {"lua_checked": checked}))
+    else:
+        reasons = ", ".join(f"{reason}: {count}" for reason, count in sorted(failures.items()))
+        print(
+            f"thumbnail: {done} done"
+            + (f", {checked} Lua scripts checked" if checked else "")
+            + f", {nfailed} failed"
+            + (f" ({reasons})" if reasons else "")
+            + f", {total} files in {elapsed:.2f} s, {total / elapsed:.1f} files/s"
+        )
+    return EXIT_REJECTED if nfailed else EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
+    if args.command == "doctor":
+        from ._doctor import doctor
+
+        return doctor(json_output=args.json)
     try:
         _request.make_request(
             "thumbnail", size=getattr(args, "size", 1), **_limits(args)
         )  # the limits are checked once, before any file
     except (TypeError, ValueError) as exc:
         parser.error(str(exc))
-    if args.command == "thumbnail" and args.jobs < 1:
-        parser.error("-j must be at least 1")
+    if args.command == "thumbnail":
+        if args.jobs < 1:
+            parser.error("-j must be at least 1")
+        if not 1 <= args.quality <= 100:
+            parser.error("--quality must be in 1..100")
     try:
         # A batch is what the fork servers are for: server mode unless told otherwise.
         args.execution = _runner.resolve_execution(args.execution, default="server")
@@ -455,9 +635,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "probe":
             return _probe(args)
         return _thumbnail(args)
-    except ExtractorUnavailable as exc:
+    except (ExtractorUnavailable, UsageError) as exc:
         print(f"sandbox-extractor: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_SETUP
     finally:
         _zygote.set_max_servers(previous)
         _zygote.shutdown()

@@ -5,7 +5,7 @@ import struct
 MAGIC = b"SXAN"
 
 
-def message(mtype: int, payload: bytes, *, version: int = 1, magic: bytes = MAGIC,
+def message(mtype: int, payload: bytes, *, version: int = 2, magic: bytes = MAGIC,
             length: int | None = None) -> bytes:
     if length is None:
         length = len(payload)

@@ -11,11 +11,11 @@ DEVANAGARI = FIXTURES / "fonts/good/noto_sans_devanagari.ttf"
 
 def test_face_picks_a_face_and_faces_is_a_list(execution):
     infos = [sx.probe_format(sx.STREAM_FONT, COLLECTION, face=i) for i in range(3)]
-    names = infos[0].extra["faces"]
+    names = infos[0].faces
     assert isinstance(names, list) and len(names) == 3
     for i, info in enumerate(infos):
-        assert info.extra["face_index"] == i
-        assert names[i] == "%s %s" % (info.extra["family_name"], info.extra["style_name"])
+        assert info.face_index == i
+        assert names[i] == "%s %s" % (info.family_name, info.style_name)
     with pytest.raises(sx.DecodeError):
         sx.probe_format(sx.STREAM_FONT, COLLECTION, face=3)
 

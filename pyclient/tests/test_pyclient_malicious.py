@@ -138,7 +138,7 @@ def check_result(name, entry, mode, result):
     if isinstance(result, sx.DecodeError):
         assert result.detail
     elif mode == "load_image":
-        assert result.mode == "RGBA" and 1 <= result.width <= BOX and 1 <= result.height <= BOX
+        assert result.mode in ("RGB", "RGBA") and 1 <= result.width <= BOX and 1 <= result.height <= BOX
     else:
         assert isinstance(result, sx.Metadata) and result.format
         if "orientation" in entry:

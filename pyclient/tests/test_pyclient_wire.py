@@ -90,10 +90,22 @@ def test_empty_and_short_answers():
 
 def test_bad_magic_version_type():
     rejects(M.message(1, b"\x01\0\0\0\0\0", magic=b"SXAM"), match="magic")
-    rejects(M.message(1, b"\x01\0\0\0\0\0", version=2), match="version")
+    for old_or_new in (1, 3):  # a release apart: refused, saying what to install
+        rejects(M.message(1, b"\x01\0\0\0\0\0", version=old_or_new),
+                match=f"speaks wire version {old_or_new}, this client .* speaks version 2: "
+                "install the extractors and the Python package of the same release")
     rejects(M.message(9, b""), match="not a valid answer")
     rejects(M.meta(M.IMAGE_META), FULL, match="not a valid answer")
     rejects(M.image(2, 2), META, match="not a valid answer")
+
+
+def test_auto_alpha_answers_either_layout_and_nothing_else():
+    auto = Expect(result=_wire.TYPE_IMAGE, channels=_wire.LAYOUT_AUTO, box_width=4, box_height=4)
+    for channels in (3, 4):
+        answer = _wire.parse_answer(M.image(2, 2, channels=channels), auto)
+        assert answer.channels == channels
+    rejects(M.image(2, 2, channels=4), Expect(result=_wire.TYPE_IMAGE, channels=3),
+            match="4 channels, 3 were requested")
 
 
 def test_lengths_bounded_before_reading():
@@ -333,7 +345,7 @@ def mutate(data: bytes, draw) -> bytes:
 
 def check_validated(answer, expect: Expect, data: bytes) -> None:
     """Independent restatement of PROTOCOL.md for whatever the parser accepted."""
-    assert data[:4] == b"SXAN" and data[4:6] == b"\x01\x00"
+    assert data[:4] == b"SXAN" and data[4:6] == b"\x02\x00"
     assert len(data) == 12 + int.from_bytes(data[8:12], "little")
     if isinstance(answer, _wire.ErrorAnswer):
         assert 1 <= answer.status <= 7 and len(answer.detail.encode()) <= 256

@@ -56,7 +56,7 @@ static void test_error(void)
 	uint8_t buf[512];
 	size_t n = capture(write_error, buf, sizeof buf);
 	CHECK(n == 12 + 6 + 7);
-	CHECK(memcmp(buf, "SXAN\x01\x00\x01\x00", 8) == 0);
+	CHECK(memcmp(buf, "SXAN\x02\x00\x01\x00", 8) == 0);
 	CHECK(le32(buf + 8) == 6 + 7);
 	CHECK(le32(buf + 12) == SX_ERR_LIMIT);
 	CHECK(buf[16] == 7 && buf[17] == 0);

@@ -56,7 +56,7 @@ def parse(run):
     data = run.out
     assert len(data) >= 12, f"short answer: {data[:40]!r}"
     magic, version, mtype, plen = struct.unpack_from("<4sHHI", data)
-    assert magic == b"SXAN" and version == 1, data[:12]
+    assert magic == b"SXAN" and version == 2, data[:12]
     assert len(data) == 12 + plen, f"length {len(data)} != 12 + {plen}"
     p = data[12:]
     if mtype == 1:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+BIN = ROOT / "build" / "bin"
 sys.path.insert(0, str(ROOT / "pyclient"))
 
 from sandbox_extractor import _wire  # noqa: E402
@@ -168,8 +169,8 @@ PAIRS = {
 
 
 def test_document_has_the_expected_shape():
-    # Guards the parser above: these are the numbers PROTOCOL.md version 1 states.
-    assert DOC["MAGIC"] == "SXAN" and DOC["VERSION"] == 1 and DOC["HEADER_BYTES"] == 12
+    # Guards the parser above: these are the numbers PROTOCOL.md version 2 states.
+    assert DOC["MAGIC"] == "SXAN" and DOC["VERSION"] == 2 and DOC["HEADER_BYTES"] == 12
     assert (DOC["DETAIL_MAX"], DOC["META_MAX_FIELDS"], DOC["META_KEY_MAX"],
             DOC["META_STRING_MAX"], DOC["META_MAX_BYTES"]) == (256, 64, 32, 1024, 65536)
     assert len(DOC["STATUS"]) == 9
@@ -193,6 +194,24 @@ def test_status_codes():
     assert DOC["STATUS"] == python == c
     assert len(c_all) == len(DOC["STATUS"]), "the C enum has codes PROTOCOL.md lacks"
     assert len(set(DOC["STATUS"].values())) == len(DOC["STATUS"]), "a status code is reused"
+
+
+def test_one_release_version_for_extractors_wire_and_package():
+    """The release number in C, in the Python package and in pyproject.toml is one number,
+    and the extractors print it, with the wire version, for --version."""
+    import subprocess
+
+    import sandbox_extractor
+
+    c_release = re.search(r'#define SX_RELEASE_VERSION "([^"]+)"',
+                          (ROOT / "common" / "sx_wire.h").read_text()).group(1)
+    toml = re.search(r'^version = "([^"]+)"', (ROOT / "pyclient" / "pyproject.toml").read_text(),
+                     re.M).group(1)
+    assert c_release == _wire.RELEASE == sandbox_extractor.__version__ == toml
+    for name in ("sx-image", "sx-video", "sx-font", "sx-lua"):
+        out = subprocess.run([str(BIN / name), "--version"], capture_output=True, text=True,
+                             check=True).stdout
+        assert out == f"{name} {c_release} (wire {_wire.VERSION}, fork server 1)\n"
 
 
 def test_exit_status_without_answer_is_neither_result_nor_error():

@@ -375,6 +375,6 @@ def test_python_client_stream_video(monkeypatch):
     assert meta["format"] == "mp4" and meta["codec"] == "h264" and meta["rotation"] == 90
     with open(path, "rb") as f:
         im = sx.load_image(sx.STREAM_VIDEO, f, 32)
-    assert im.mode == "RGBA" and im.size == (24, 32)
+    assert im.mode == "RGB" and im.size == (24, 32)
     with pytest.raises(sx.DecodeError):
         sx.probe_format(sx.STREAM_VIDEO, str(FIXTURES / "video/bad/hls_file_passwd.m3u8"))
