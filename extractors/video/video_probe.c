@@ -107,9 +107,17 @@ void describe_video(struct video_job *job, const uint8_t *data, size_t size,
 	sx_meta_add_cstring(m, "container", job->fmt->iformat->name);
 	sx_meta_add_cstring(m, "codec", avcodec_get_name(dec->codec_id));
 	const char *profile = avcodec_profile_name(dec->codec_id, dec->profile);
-	if (profile)
+	if (profile) {
 		sx_meta_add_cstring(m, "profile", profile);
-	if (dec->level != FF_LEVEL_UNKNOWN && dec->level > 0)
+	} else if (dec->profile != FF_PROFILE_UNKNOWN && dec->profile >= 0) {
+		/* VP8 has no profile names: the number, as ffprobe prints it. */
+		char number[16];
+		snprintf(number, sizeof number, "%d", dec->profile);
+		sx_meta_add_cstring(m, "profile", number);
+	}
+	/* AV1's level 0 is level 2.0 (seq_level_idx 0), a real level. */
+	if (dec->level != FF_LEVEL_UNKNOWN &&
+	    (dec->level > 0 || (dec->codec_id == AV_CODEC_ID_AV1 && dec->level == 0)))
 		sx_meta_add_int(m, "level", dec->level);
 	sx_meta_add_int(m, "width", frame->width);
 	sx_meta_add_int(m, "height", frame->height);

@@ -133,6 +133,10 @@ def test_probe_matches_expectations(name):
     e = EXPECT[name]
     m = probe(name)
     for key in ("format", "codec", "profile", "width", "height", "pix_fmt", "rotation", "has_audio"):
+        if key == "profile" and e["codec"] == "vp8":
+            # FFmpeg's VP8 decoder reports no profile (ffprobe's "0" is the default its
+            # stream analysis leaves); VP8 has one profile in practice.
+            continue
         assert m.get(key) == e[key], (key, m.get(key), e[key])
     assert m["bit_depth"] == (12 if "12" in e["pix_fmt"] else 10 if "10" in e["pix_fmt"] else 8)
     swap = e["rotation"] in (90, 270)
@@ -148,9 +152,12 @@ def test_probe_agrees_with_ffprobe(name):
     m = probe(name)
     assert m["codec"] == v["codec_name"]
     assert (m["width"], m["height"]) == (v["width"], v["height"])
-    assert m["profile"] == v["profile"]
+    if v["codec_name"] != "vp8":
+        assert m["profile"] == v["profile"]
     assert m["pix_fmt"] == v["pix_fmt"]
-    assert m["level"] == v["level"]
+    # No level for VP8/VP9 (-99); AV1's level 0 is level 2.0.
+    real_level = v["level"] > 0 or (v["codec_name"] == "av1" and v["level"] >= 0)
+    assert m.get("level") == (v["level"] if real_level else None)
     assert m["rotation"] == ffprobe_rotation(v)
     assert m["has_audio"] == any(s["codec_type"] == "audio" for s in info["streams"])
     if "bits_per_raw_sample" in v:
