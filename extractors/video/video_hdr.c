@@ -5,7 +5,9 @@
  * highlights above SDR reference white (100 nits, the reference libavfilter's zscale and
  * tonemap filters use) compressed with BT.2390's EETF (its Hermite spline in the PQ
  * domain) applied to max(R, G, B), so hue is kept. The source peak the EETF starts from is
- * the picture's own brightest pixel (never below SDR white): a picture with nothing above
+ * the picture's own brightest pixels (the 99.9th percentile of luminance, so a few
+ * ringing pixels and saturated overshoots do not count; SDR white when that is within
+ * SX_VIDEO_HDR_WHITE_SLACK of it): a picture with nothing above
  * SDR white passes unchanged (BT.2390's knee then sits at the peak), one with 1000-nit
  * highlights rolls them off from the knee BT.2390 gives. The result is encoded for a
  * BT.1886 display (gamma 2.4), the inverse of what zscale assumes of BT.709 input.
@@ -27,11 +29,11 @@
 #define CODES (1u << CODE_BITS)
 #define OUT_STEPS 4096u /* output table: indexed by sqrt(linear) */
 #define CURVE_STEPS 1024u
+#define PEAK_BINS 4096u
 
 /* Built once by video_hdr_prepare() (before the strict line), read-only afterwards. */
 static float pq_linear[CODES];   /* PQ code -> display light, 1.0 = 100 nits */
-static float hlg_scene[CODES];   /* HLG code -> scene light, 0..1 */
-static float hlg_gain[OUT_STEPS]; /* sqrt(scene luma) -> OOTF gain: 10 * Ys^0.2 */
+static float hlg_linear[CODES];  /* HLG code -> display light, 1.0 = 100 nits */
 static uint8_t sdr_code[OUT_STEPS]; /* sqrt(linear) -> 8-bit BT.1886 (gamma 2.4) */
 static bool tables_ready;
 
@@ -67,12 +69,11 @@ void video_hdr_prepare(void)
 	for (unsigned i = 0; i < CODES; i++) {
 		double e = (i + 0.5) / CODES;
 		pq_linear[i] = (float)(pq_to_nits(e) / 100);
-		hlg_scene[i] = (float)hlg_to_scene(e);
+		/* OOTF per component: Fd = Lw * Es^1.2, Lw = 1000 nits = 10 x SDR white. */
+		hlg_linear[i] = (float)(10 * pow(hlg_to_scene(e), 1.2));
 	}
 	for (unsigned i = 0; i < OUT_STEPS; i++) {
 		double s = (double)i / (OUT_STEPS - 1), v = s * s;
-		/* OOTF: Fd = Lw * Ys^(gamma - 1) * Es, Lw = 1000 nits, gamma 1.2. */
-		hlg_gain[i] = (float)(10 * pow(v, 0.2));
 		sdr_code[i] = (uint8_t)lround(255 * pow(v, 1 / 2.4));
 	}
 	tables_ready = true;
@@ -89,21 +90,10 @@ bool video_frame_is_hdr(const AVFrame *frame)
 /* One pixel of 16-bit non-linear BT.2020 RGB to linear BT.709 RGB, 1.0 = SDR white. */
 static inline void to_linear_709(const uint16_t *px, bool hlg, float out[3])
 {
-	float r, g, b;
-	if (hlg) {
-		r = hlg_scene[px[0] >> (16 - CODE_BITS)];
-		g = hlg_scene[px[1] >> (16 - CODE_BITS)];
-		b = hlg_scene[px[2] >> (16 - CODE_BITS)];
-		float ys = 0.2627f * r + 0.6780f * g + 0.0593f * b;
-		float gain = hlg_gain[(unsigned)(sqrtf(ys < 1 ? ys : 1) * (OUT_STEPS - 1) + 0.5f)];
-		r *= gain;
-		g *= gain;
-		b *= gain;
-	} else {
-		r = pq_linear[px[0] >> (16 - CODE_BITS)];
-		g = pq_linear[px[1] >> (16 - CODE_BITS)];
-		b = pq_linear[px[2] >> (16 - CODE_BITS)];
-	}
+	const float *table = hlg ? hlg_linear : pq_linear;
+	float r = table[px[0] >> (16 - CODE_BITS)];
+	float g = table[px[1] >> (16 - CODE_BITS)];
+	float b = table[px[2] >> (16 - CODE_BITS)];
 	/* BT.2020 to BT.709 primaries (ITU-R BT.2087, linear light). */
 	float r7 = 1.6605f * r - 0.5876f * g - 0.0728f * b;
 	float g7 = -0.1246f * r + 1.1329f * g - 0.0083f * b;
@@ -158,14 +148,31 @@ enum sx_status hdr_to_sdr(const AVFrame *frame, const uint16_t *rgba64, uint32_t
 		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %ux%u picture", w, h);
 	video_hdr_prepare(); /* a no-op after the warm-up; pure arithmetic anyway */
 	bool hlg = frame->color_trc == AVCOL_TRC_ARIB_STD_B67;
-	/* Pass 1: the picture's peak after gamut mapping. */
-	float peak = 1, v[3];
+	/* Pass 1: the picture's peak after gamut mapping, as the 99.9th percentile of its
+	 * luminance over a histogram in sqrt steps up to PQ's 10000 nits. Luminance, not
+	 * max(R, G, B): coding noise on saturated primaries overshoots one component by 30%
+	 * and more once BT.2020 is mapped to BT.709; those are clipped (hue kept) instead. */
+	unsigned *bins = calloc(PEAK_BINS, sizeof *bins);
+	if (!bins) {
+		free(out);
+		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory to tone-map");
+	}
+	float v[3];
 	for (size_t i = 0; i < pixels; i++) {
 		to_linear_709(rgba64 + 4 * i, hlg, v);
-		float m = max3(v);
-		if (m > peak)
-			peak = m;
+		float m = (0.2126f * v[0] + 0.7152f * v[1] + 0.0722f * v[2]) / 100;
+		bins[m >= 1 ? PEAK_BINS - 1 : (unsigned)(sqrtf(m) * (PEAK_BINS - 1))]++;
 	}
+	size_t above = 0, allowed = pixels / 1000;
+	unsigned top = PEAK_BINS - 1;
+	while (top > 0 && above + bins[top] <= allowed)
+		above += bins[top--];
+	free(bins);
+	float edge = (float)(top + 1) / (PEAK_BINS - 1), peak = edge * edge * 100;
+	/* Within SX_VIDEO_HDR_WHITE_SLACK of SDR white is coding noise around white (a few PQ
+	 * codes), not a highlight: clipped, so it does not pull BT.2390's knee down. */
+	if (peak < SX_VIDEO_HDR_WHITE_SLACK)
+		peak = 1;
 	float curve[CURVE_STEPS + 1];
 	bool map = peak > 1.0001f;
 	if (map)
@@ -181,7 +188,8 @@ enum sx_status hdr_to_sdr(const AVFrame *frame, const uint16_t *rgba64, uint32_t
 				if (k >= CURVE_STEPS)
 					k = CURVE_STEPS - 1;
 				float f = x - (float)k;
-				float mapped = curve[k] + (curve[k + 1] - curve[k]) * f;
+				float mapped = x >= CURVE_STEPS ? curve[CURVE_STEPS]
+								: curve[k] + (curve[k + 1] - curve[k]) * f;
 				float s = mapped / m;
 				v[0] *= s;
 				v[1] *= s;
