@@ -121,6 +121,16 @@ static bool iso8601_utc(const char *text, char out[21])
 	return true;
 }
 
+/* A stream's own duration in seconds, as its container states it; 0 when it does not. */
+static double own_duration(const AVStream *st)
+{
+	if (st->duration == AV_NOPTS_VALUE || st->duration <= 0 || st->time_base.num <= 0 ||
+	    st->time_base.den <= 0)
+		return 0;
+	double d = (double)st->duration * av_q2d(st->time_base);
+	return isfinite(d) && d > 0 ? d : 0;
+}
+
 static bool alpha_declared(const AVStream *st)
 {
 	const AVDictionaryEntry *e = av_dict_get(st->metadata, "alpha_mode", NULL, 0);
@@ -151,11 +161,20 @@ static void describe_more(struct video_job *job, struct sx_meta *m)
 	sx_meta_add_int(m, "audio_streams", counts[AVMEDIA_TYPE_AUDIO]);
 	sx_meta_add_int(m, "subtitle_streams", counts[AVMEDIA_TYPE_SUBTITLE]);
 	sx_meta_add_int(m, "data_streams", counts[AVMEDIA_TYPE_DATA] + counts[AVMEDIA_TYPE_ATTACHMENT]);
-	/* The container's bit rate as libavformat's stream analysis (which we never run)
-	 * estimates it: the file's size over its duration. */
+	/* The container's duration and bit rate as libavformat's stream analysis (which we
+	 * never run) fills them in: the header's duration, else the longest stream's; the
+	 * file's size over that duration. */
+	double container = fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0
+			       ? (double)fmt->duration / AV_TIME_BASE
+			       : 0;
+	for (unsigned i = 0; container <= 0 && i < fmt->nb_streams; i++) {
+		double d = own_duration(fmt->streams[i]);
+		if (d > container)
+			container = d;
+	}
 	int64_t rate = fmt->bit_rate;
-	if (rate <= 0 && fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0) {
-		double bits = (double)job->input.size * 8.0 * AV_TIME_BASE / (double)fmt->duration;
+	if (rate <= 0 && container > 0) {
+		double bits = (double)job->input.size * 8.0 / container;
 		rate = bits >= 1 && bits < 9.0e18 ? (int64_t)bits : 0;
 	}
 	if (rate > 0)
@@ -169,12 +188,9 @@ static void describe_more(struct video_job *job, struct sx_meta *m)
 			sx_meta_add_int(m, "audio_channels", a->ch_layout.nb_channels);
 		if (a->sample_rate > 0)
 			sx_meta_add_int(m, "audio_sample_rate", a->sample_rate);
-		if (audio->duration != AV_NOPTS_VALUE && audio->duration > 0 &&
-		    audio->time_base.num > 0 && audio->time_base.den > 0) {
-			double d = (double)audio->duration * av_q2d(audio->time_base);
-			if (isfinite(d) && d > 0)
-				sx_meta_add_float(m, "audio_duration", d);
-		}
+		double d = own_duration(audio);
+		if (d > 0)
+			sx_meta_add_float(m, "audio_duration", d);
 	}
 	/* Colour as the decoder sees the first picture, else as the container declares it. */
 	enum AVColorPrimaries prim = frame->color_primaries != AVCOL_PRI_UNSPECIFIED
@@ -203,14 +219,11 @@ static void describe_more(struct video_job *job, struct sx_meta *m)
 	if (when && iso8601_utc(when->value, iso))
 		sx_meta_add_cstring(m, "creation_time", iso);
 	sx_meta_add_bool(m, "has_alpha", alpha_declared(st));
-	if (st->duration != AV_NOPTS_VALUE && st->duration > 0 && st->time_base.num > 0 &&
-	    st->time_base.den > 0) {
-		double d = (double)st->duration * av_q2d(st->time_base);
-		if (isfinite(d) && d > 0)
-			sx_meta_add_float(m, "video_duration", d);
-	}
-	if (fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0)
-		sx_meta_add_float(m, "container_duration", (double)fmt->duration / AV_TIME_BASE);
+	double video = own_duration(st);
+	if (video > 0)
+		sx_meta_add_float(m, "video_duration", video);
+	if (isfinite(container) && container > 0)
+		sx_meta_add_float(m, "container_duration", container);
 }
 
 /* The probe answer: what the container says, completed by the decoder's view of the
