@@ -239,14 +239,15 @@ static enum sx_status extract_video(void *ctx, const struct sx_request *req, con
 }
 
 static const char summary[] =
-	"Reads H.264 or HEVC video (FFmpeg) from MP4/MOV, Matroska/WebM, MPEG-TS or a raw\n"
-	"Annex B stream, chosen by content through those demuxers' probes only; anything\n"
-	"else (playlists, other codecs, audio-only files, images...) is answered\n"
-	"'unsupported'. No file or protocol other than the input can be opened. --probe\n"
-	"returns format, container, codec, profile, level, width, height, aspect ratios,\n"
-	"display size, rotation, duration, frame_rate, frame_count, bit_depth, pix_fmt and\n"
-	"has_audio. Image answers are the first decodable picture, 8-bit RGBA (or RGB),\n"
-	"rotation applied; thumbnails fit the display aspect into the box (area filter).";
+	"Reads H.264, HEVC, VP8, VP9 or AV1 video (FFmpeg; AV1 through libdav1d, one thread)\n"
+	"from MP4/MOV, Matroska/WebM, MPEG-TS, IVF or a raw Annex B stream, chosen by content\n"
+	"through those demuxers' probes only; anything else (playlists, other codecs,\n"
+	"audio-only files, images...) is answered 'unsupported'. No file or protocol other\n"
+	"than the input can be opened. --probe returns format, codec, size, rotation,\n"
+	"durations, frame rate, bit depth, bit rates, stream counts, audio, colour, hdr,\n"
+	"alpha and creation_time (PROTOCOL.md; never location or device tags). Image answers\n"
+	"are the first decodable picture, 8-bit RGBA (or RGB), rotation applied, PQ/HLG\n"
+	"tone-mapped to SDR; thumbnails fit the display aspect into the box (area filter).";
 
 const struct sx_family sx_video_family = {
 	.name = "sx-video",
