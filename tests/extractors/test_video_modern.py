@@ -238,3 +238,20 @@ def test_creation_time_is_iso8601_utc_and_private_tags_stay_inside():
 def test_uploaded_hlg_iphone_clip_is_tone_mapped():
     r = run("sx-video", ["--probe"], path=FIXTURES / "uploads/video/iphone_hevc_main10_4k_hlg.mov")
     assert r.meta["hdr"] is True and r.meta["color_transfer"] == "arib-std-b67"
+
+
+def test_every_probe_field_is_in_protocol_md():
+    """PROTOCOL.md's sx-video table names every key the probe sends (its rows may list
+    several keys: `a, b`)."""
+    text = (FIXTURES.parent / "PROTOCOL.md").read_text()
+    section = text[text.index("Fields sent by `sx-video --probe`"):]
+    section = section[:section.index("\n\n", section.index("| key"))]
+    documented = set()
+    for line in section.splitlines()[2:]:
+        if line.startswith("|"):
+            documented |= {k.strip() for k in line.split("|")[1].split(",")}
+    sent = set()
+    for rel in NEW + ["uploads/video/android_h264_aac_rot90.mp4"]:
+        sent |= set(run("sx-video", ["--probe"], path=FIXTURES / rel).meta)
+    assert sent - documented == set()
+    assert {"creation_time", "hdr", "video_duration", "container_duration"} <= sent
