@@ -7,7 +7,7 @@
  * domain) applied to max(R, G, B), so hue is kept. The source peak the EETF starts from is
  * the picture's own brightest pixels (the 99.9th percentile of luminance, so a few
  * ringing pixels and saturated overshoots do not count; SDR white when that is within
- * SX_VIDEO_HDR_WHITE_SLACK of it): a picture with nothing above
+ * SX_VIDEO_HDR_WHITE_SLACK_PERCENT of it): a picture with nothing above
  * SDR white passes unchanged (BT.2390's knee then sits at the peak), one with 1000-nit
  * highlights rolls them off from the knee BT.2390 gives. The result is encoded for a
  * BT.1886 display (gamma 2.4), the inverse of what zscale assumes of BT.709 input.
@@ -169,9 +169,9 @@ enum sx_status hdr_to_sdr(const AVFrame *frame, const uint16_t *rgba64, uint32_t
 		above += bins[top--];
 	free(bins);
 	float edge = (float)(top + 1) / (PEAK_BINS - 1), peak = edge * edge * 100;
-	/* Within SX_VIDEO_HDR_WHITE_SLACK of SDR white is coding noise around white (a few PQ
+	/* Within SX_VIDEO_HDR_WHITE_SLACK_PERCENT of SDR white is coding noise around white (a few PQ
 	 * codes), not a highlight: clipped, so it does not pull BT.2390's knee down. */
-	if (peak < SX_VIDEO_HDR_WHITE_SLACK)
+	if (peak * 100 < (float)SX_VIDEO_HDR_WHITE_SLACK_PERCENT)
 		peak = 1;
 	float curve[CURVE_STEPS + 1];
 	bool map = peak > 1.0001f;
