@@ -104,6 +104,10 @@
  * input, at most SX_VIDEO_MAX_PACKETS packets of them. */
 #define SX_VIDEO_TAIL_BYTES ((uint64_t)1 << 20)
 
+/* HDR to SDR (video_hdr.c): a picture peaking below this percentage of SDR white (100 nits)
+ * is taken as SDR content plus coding noise: clipped at white, no highlight roll-off. */
+#define SX_VIDEO_HDR_WHITE_SLACK_PERCENT 110u
+
 /* --- sx-font --- */
 
 /* The box a --full preview is fitted into (then held under the request's max_pixels). */

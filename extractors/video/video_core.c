@@ -22,12 +22,40 @@ static void close_job(struct video_job *job)
 	close_memory_io(&job->pb);
 }
 
+static const char *decoder_name(enum AVCodecID id)
+{
+	switch (id) {
+	case AV_CODEC_ID_H264: return "h264";
+	case AV_CODEC_ID_VP8: return "vp8";
+	case AV_CODEC_ID_VP9: return "vp9";
+	case AV_CODEC_ID_AV1: return "libdav1d";
+	default: return "hevc";
+	}
+}
+
+/* libdav1d starts worker threads unless told otherwise: FFmpeg 5.1's wrapper gives
+ * dav1d_open() n_threads = max(tilethreads, framethreads) when either is set, else
+ * thread_count * 3 / 2 (and av_cpu_count(), a sched_getaffinity syscall, when
+ * thread_count is 0); dav1d 1.0 creates its pool only when n_threads > 1, and sizes its
+ * frame queue from max_frame_delay. All three are pinned to one, and low delay on top:
+ * tests/extractors/test_video_modern.py shows under strace that no clone (nor anything
+ * else) follows the line. */
+static int set_dav1d_options(AVCodecContext *decoder, AVDictionary **opts)
+{
+	decoder->flags |= AV_CODEC_FLAG_LOW_DELAY;
+	if (av_dict_set(opts, "tilethreads", "1", 0) < 0 ||
+	    av_dict_set(opts, "framethreads", "1", 0) < 0 ||
+	    av_dict_set(opts, "max_frame_delay", "1", 0) < 0)
+		return -1;
+	return 0;
+}
+
 static enum sx_status open_decoder(struct video_job *job, const struct sx_request *req,
 				   struct sx_result *result)
 {
 	const AVStream *st = job->fmt->streams[job->stream];
-	/* By name: a hardware wrapper (h264_v4l2m2m, hevc_qsv...) is never chosen. */
-	const char *name = st->codecpar->codec_id == AV_CODEC_ID_H264 ? "h264" : "hevc";
+	/* By name: a hardware wrapper (h264_v4l2m2m, vp9_qsv...) or libvpx is never chosen. */
+	const char *name = decoder_name(st->codecpar->codec_id);
 	const AVCodec *codec = avcodec_find_decoder_by_name(name);
 	if (!codec)
 		return sx_fail(result, SX_ERR_UNSUPPORTED, "this FFmpeg has no %s decoder", name);
@@ -46,8 +74,11 @@ static enum sx_status open_decoder(struct video_job *job, const struct sx_reques
 	job->decoder->thread_type = 0;
 	job->decoder->max_pixels = (int64_t)req->max_pixels;
 	AVDictionary *opts = NULL;
-	if (av_dict_set(&opts, "codec_whitelist", VIDEO_CODEC_WHITELIST, 0) < 0)
+	if (av_dict_set(&opts, "codec_whitelist", VIDEO_CODEC_WHITELIST, 0) < 0 ||
+	    (codec->id == AV_CODEC_ID_AV1 && set_dav1d_options(job->decoder, &opts) < 0)) {
+		av_dict_free(&opts);
 		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for the decoder options");
+	}
 	err = avcodec_open2(job->decoder, codec, &opts);
 	av_dict_free(&opts);
 	if (err < 0)
@@ -208,14 +239,15 @@ static enum sx_status extract_video(void *ctx, const struct sx_request *req, con
 }
 
 static const char summary[] =
-	"Reads H.264 or HEVC video (FFmpeg) from MP4/MOV, Matroska/WebM, MPEG-TS or a raw\n"
-	"Annex B stream, chosen by content through those demuxers' probes only; anything\n"
-	"else (playlists, other codecs, audio-only files, images...) is answered\n"
-	"'unsupported'. No file or protocol other than the input can be opened. --probe\n"
-	"returns format, container, codec, profile, level, width, height, aspect ratios,\n"
-	"display size, rotation, duration, frame_rate, frame_count, bit_depth, pix_fmt and\n"
-	"has_audio. Image answers are the first decodable picture, 8-bit RGBA (or RGB),\n"
-	"rotation applied; thumbnails fit the display aspect into the box (area filter).";
+	"Reads H.264, HEVC, VP8, VP9 or AV1 video (FFmpeg; AV1 through libdav1d, one thread)\n"
+	"from MP4/MOV, Matroska/WebM, MPEG-TS, IVF or a raw Annex B stream, chosen by content\n"
+	"through those demuxers' probes only; anything else (playlists, other codecs,\n"
+	"audio-only files, images...) is answered 'unsupported'. No file or protocol other\n"
+	"than the input can be opened. --probe returns format, codec, size, rotation,\n"
+	"durations, frame rate, bit depth, bit rates, stream counts, audio, colour, hdr,\n"
+	"alpha and creation_time (PROTOCOL.md; never location or device tags). Image answers\n"
+	"are the first decodable picture, 8-bit RGBA (or RGB), rotation applied, PQ/HLG\n"
+	"tone-mapped to SDR; thumbnails fit the display aspect into the box (area filter).";
 
 const struct sx_family sx_video_family = {
 	.name = "sx-video",

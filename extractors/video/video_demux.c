@@ -1,5 +1,5 @@
 /* video_demux.c: the container over memory (whitelisted demuxers, no other input, no
- * protocol), and the choice of the one H.264/HEVC stream the rest of the core reads. */
+ * protocol), and the choice of the one supported stream the rest of the core reads. */
 #include <stdio.h>
 #include <string.h>
 
@@ -63,11 +63,13 @@ static bool is_ours(const AVStream *st)
 {
 	const AVCodecParameters *par = st->codecpar;
 	return par->codec_type == AVMEDIA_TYPE_VIDEO &&
-	       (par->codec_id == AV_CODEC_ID_H264 || par->codec_id == AV_CODEC_ID_HEVC) &&
+	       (par->codec_id == AV_CODEC_ID_H264 || par->codec_id == AV_CODEC_ID_HEVC ||
+		par->codec_id == AV_CODEC_ID_VP8 || par->codec_id == AV_CODEC_ID_VP9 ||
+		par->codec_id == AV_CODEC_ID_AV1) &&
 	       !(st->disposition & AV_DISPOSITION_ATTACHED_PIC);
 }
 
-/* Keeps the H.264/HEVC video streams and discards every other one, so the demuxer drops
+/* Keeps the supported video streams and discards every other one, so the demuxer drops
  * their packets before any parser or decoder sees them. Refuses a declared picture size
  * over the cap before anything is decoded. */
 enum sx_status screen_streams(struct video_job *job, const struct sx_request *req,
@@ -102,13 +104,13 @@ enum sx_status screen_streams(struct video_job *job, const struct sx_request *re
 		return SX_OK;
 	if (other != AV_CODEC_ID_NONE)
 		return sx_fail(result, SX_ERR_UNSUPPORTED,
-			       "video codec %s is not supported (H.264 and HEVC only)",
+			       "video codec %s is not supported (H.264, HEVC, VP8, VP9 and AV1 only)",
 			       avcodec_get_name(other));
-	return sx_fail(result, SX_ERR_UNSUPPORTED, "no H.264 or HEVC video stream%s",
+	return sx_fail(result, SX_ERR_UNSUPPORTED, "no H.264, HEVC, VP8, VP9 or AV1 video stream%s",
 		       job->has_audio ? " (audio only)" : "");
 }
 
-/* The largest H.264/HEVC stream (the one the ffmpeg CLI would pick); the others are
+/* The largest supported stream (the one the ffmpeg CLI would pick); the others are
  * discarded from here on. */
 void pick_stream(struct video_job *job)
 {

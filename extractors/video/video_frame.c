@@ -71,13 +71,15 @@ static int orientation_for(int rotation)
 	}
 }
 
-/* One swscale pass from `frame` to tightly packed RGBA of tw x th with `flags`. */
-static enum sx_status convert(const AVFrame *frame, uint32_t tw, uint32_t th, int flags,
-			      uint8_t **rgba, struct sx_result *result)
+/* One swscale pass from `frame` to tightly packed `out_fmt` (RGBA, or RGBA64 for the HDR
+ * path, `px` bytes a pixel) of tw x th with `flags`. */
+static enum sx_status convert_to(const AVFrame *frame, uint32_t tw, uint32_t th, int flags,
+				 enum AVPixelFormat out_fmt, size_t px, uint8_t **rgba,
+				 struct sx_result *result)
 {
 	uint32_t w = (uint32_t)frame->width, h = (uint32_t)frame->height;
 	const char *fmt_name = av_get_pix_fmt_name(frame->format);
-	size_t row = (size_t)tw * 4, stride, bytes;
+	size_t row = (size_t)tw * px, stride, bytes;
 	/* Some of swscale's SIMD writers round each row up to a multiple of 8 pixels: give it
 	 * 64-byte-aligned rows and a spare tail, then pack the rows tightly. */
 	stride = (row + 63) & ~(size_t)63;
@@ -85,7 +87,7 @@ static enum sx_status convert(const AVFrame *frame, uint32_t tw, uint32_t th, in
 	    stride > INT_MAX || tw > INT_MAX || th > INT_MAX)
 		return sx_fail(result, SX_ERR_LIMIT, "%ux%u is too large to convert", tw, th);
 	struct SwsContext *sws = sws_getContext((int)w, (int)h, frame->format, (int)tw, (int)th,
-						AV_PIX_FMT_RGBA, flags, NULL, NULL, NULL);
+						out_fmt, flags, NULL, NULL, NULL);
 	if (!sws)
 		return sx_fail(result, SX_ERR_UNSUPPORTED, "cannot convert %ux%u %s to RGBA %ux%u",
 			       w, h, fmt_name ? fmt_name : "?", tw, th);
@@ -119,6 +121,23 @@ static enum sx_status convert(const AVFrame *frame, uint32_t tw, uint32_t th, in
 		memmove(out + (size_t)y * row, out + (size_t)y * stride, row);
 	*rgba = out;
 	return SX_OK;
+}
+
+static enum sx_status convert(const AVFrame *frame, uint32_t tw, uint32_t th, int flags,
+			      uint8_t **rgba, struct sx_result *result)
+{
+	if (!video_frame_is_hdr(frame))
+		return convert_to(frame, tw, th, flags, AV_PIX_FMT_RGBA, 4, rgba, result);
+	/* PQ or HLG: 16-bit non-linear RGB at the same size with the same filter, then our
+	 * tone mapping to 8-bit (video_hdr.c). */
+	uint8_t *deep;
+	enum sx_status status =
+	    convert_to(frame, tw, th, flags, AV_PIX_FMT_RGBA64LE, 8, &deep, result);
+	if (status != SX_OK)
+		return status;
+	status = hdr_to_sdr(frame, (const uint16_t *)(const void *)deep, tw, th, rgba, result);
+	free(deep);
+	return status;
 }
 
 enum sx_status scale_to_rgba(const AVFrame *frame, uint32_t tw, uint32_t th, uint8_t **rgba,

@@ -66,7 +66,7 @@ void close_memory_io(AVIOContext **pb)
 
 /* The whitelisted demuxers, by their exact libavformat names. */
 static const char *const demuxer_names[] = {
-	"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "mpegts", "h264", "hevc",
+	"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "mpegts", "h264", "hevc", "ivf",
 };
 #define DEMUXER_COUNT (sizeof demuxer_names / sizeof demuxer_names[0])
 
@@ -87,7 +87,7 @@ static const AVInputFormat *best_demuxer(const AVProbeData *pd, int *best_score)
 	const AVInputFormat *best = NULL;
 	*best_score = 0;
 #if LIBAVFORMAT_VERSION_MAJOR < 61
-	/* read_probe sits in the public struct up to FFmpeg 6: only our five demuxers look
+	/* read_probe sits in the public struct up to FFmpeg 6: only our six demuxers look
 	 * at the bytes, the others are never asked. */
 	bool annex_b = opens_with_start_code(pd->buf, (size_t)pd->buf_size);
 	for (size_t i = 0; i < DEMUXER_COUNT; i++) {
@@ -143,7 +143,7 @@ enum sx_status choose_demuxer(const uint8_t *data, size_t size, const AVInputFor
 	free(buf);
 	if (!*demuxer)
 		return sx_fail(result, SX_ERR_UNSUPPORTED,
-			       "not MP4/MOV, Matroska/WebM, MPEG-TS or raw H.264/HEVC "
+			       "not MP4/MOV, Matroska/WebM, MPEG-TS, IVF or raw H.264/HEVC "
 			       "(looks like %s)",
 			       sx_magic_describe(data, size));
 	return SX_OK;

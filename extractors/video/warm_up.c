@@ -49,9 +49,12 @@ static void warm_scalers(void)
 	AVFrame *frame = av_frame_alloc();
 	if (!frame)
 		return;
-	for (size_t i = 0; i < video_pixel_format_count; i++) {
+	/* Each format twice: SDR (to RGBA) and PQ (to RGBA64, then tone-mapped). */
+	for (size_t n = 0; n < 2 * video_pixel_format_count; n++) {
+		size_t i = n % video_pixel_format_count;
 		av_frame_unref(frame);
 		frame->format = video_pixel_formats[i];
+		frame->color_trc = n < video_pixel_format_count ? AVCOL_TRC_BT709 : AVCOL_TRC_SMPTE2084;
 		frame->width = 16;
 		frame->height = 16;
 		frame->color_range = AVCOL_RANGE_MPEG;
@@ -77,6 +80,7 @@ bool video_prepare(void **ctx)
 	for (int i = 0; i < AV_CRC_MAX; i++)
 		av_crc_get_table((AVCRCId)i);
 	warm_parsers();
+	video_hdr_prepare();
 	warm_scalers();
 	return true;
 }

@@ -199,7 +199,7 @@ class VideoInfo(Metadata):
     container: str | None = None
     """libavformat's demuxer name, as ffprobe's format_name."""
     codec: str | None = None
-    """Video codec (h264, hevc)."""
+    """Video codec (h264, hevc, vp8, vp9, av1)."""
     profile: str | None = None
     """Codec profile as ffprobe names it (High, Main 10...)."""
     level: int | None = None
@@ -230,6 +230,45 @@ class VideoInfo(Metadata):
     """FFmpeg pixel format of the decoded picture."""
     has_audio: bool | None = None
     """The container declares an audio stream (never decoded)."""
+    video_streams: int | None = None
+    """Video streams the container declares (cover art is not one)."""
+    audio_streams: int | None = None
+    """Audio streams the container declares."""
+    subtitle_streams: int | None = None
+    """Subtitle streams the container declares."""
+    data_streams: int | None = None
+    """Data streams (and attachments) the container declares."""
+    bit_rate: int | None = None
+    """Bits per second of the whole file, as ffprobe's format.bit_rate."""
+    video_bit_rate: int | None = None
+    """Bits per second of the chosen video stream, as the container states it."""
+    audio_codec: str | None = None
+    """The first audio stream's codec (aac, opus, mp2...; never decoded)."""
+    audio_channels: int | None = None
+    """The first audio stream's channels, as declared."""
+    audio_sample_rate: int | None = None
+    """The first audio stream's sample rate, as declared."""
+    audio_duration: float | None = None
+    """Seconds, the first audio stream's own duration."""
+    color_primaries: str | None = None
+    """FFmpeg's name, as ffprobe prints it (bt709, bt2020...)."""
+    color_transfer: str | None = None
+    """FFmpeg's name (bt709, smpte2084 for PQ, arib-std-b67 for HLG...)."""
+    color_matrix: str | None = None
+    """FFmpeg's name of the YUV matrix."""
+    color_range: str | None = None
+    """tv (limited) or pc (full)."""
+    hdr: bool | None = None
+    """The transfer is PQ or HLG: image answers are tone-mapped to SDR."""
+    has_alpha: bool | None = None
+    """A VP8/VP9 WebM/Matroska track declares alpha (reported, not composited)."""
+    creation_time: str | None = None
+    """ISO 8601 UTC to the second, from the container; location and device tags are never
+    reported."""
+    video_duration: float | None = None
+    """Seconds, the video stream's own duration when the container states one."""
+    container_duration: float | None = None
+    """Seconds, the container's duration, else its longest stream's."""
 
     _CHECKS: ClassVar[dict[str, Callable[[Any], bool]]] = {
         "width": _positive_u32,
@@ -240,6 +279,9 @@ class VideoInfo(Metadata):
         "duration": _non_negative,
         "frame_rate": _non_negative,
         "frame_count": _non_negative,
+        "audio_duration": _non_negative,
+        "video_duration": _non_negative,
+        "container_duration": _non_negative,
     }
 
     @property

@@ -29,6 +29,7 @@ _SIGNATURES: list[tuple[int, bytes, str, StreamKind | None]] = [
     (0, b"\xff\xd8\xff", "JPEG", _IMAGE),
     (0, b"\x89PNG\r\n\x1a\n", "PNG", _IMAGE),
     (0, b"\x1a\x45\xdf\xa3", "Matroska/WebM", _VIDEO),
+    (0, b"DKIF", "IVF (VP8/VP9/AV1)", _VIDEO),
     (0, b"\x00\x00\x00\x01", "H.264/HEVC Annex B stream", _VIDEO),
     (0, b"\x00\x00\x01", "H.264/HEVC Annex B stream", _VIDEO),
     (0, b"\x00\x01\x00\x00", "TrueType font", _FONT),

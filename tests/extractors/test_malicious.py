@@ -154,7 +154,12 @@ def test_every_attack_class_is_covered():
                    "exif_ifd_offset_fffffff0.jpg", "exif_orientation_9.jpg", "icc_16mib.jpg",
                    "table_glyf_past_end.ttf", "numglyphs_65535_no_glyphs.ttf",
                    "fpgm_jmpr_loop.ttf", "bytecode.lua", "nesting_parens_300.lua",
-                   "lua_5mib_line_valid.lua"):
+                   "lua_5mib_line_valid.lua",
+                   # issue 17
+                   "vp9_superframe_index_lies.ivf", "av1_obu_size_past_end.ivf",
+                   "av1_seq_65536x65536.ivf", "vp9_keyframe_65536x65536.ivf",
+                   "webm_cluster_size_lies.webm", "ivf_billion_frames.ivf",
+                   "av1_100_operating_point_headers.ivf"):
         assert any(n.endswith("/" + needle) for n in names), needle
     good = mm.good_image_fixtures()
     assert good and all(any(n.startswith(f"truncated/{g}@") for n in names) for g in good)

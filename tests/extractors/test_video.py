@@ -37,6 +37,9 @@ EXPECT = json.loads((FIXTURES / "video_expectations.json").read_text())
 GOOD = sorted(k for k, v in EXPECT.items() if v["outcome"] == "ok")
 BAD = sorted(k for k, v in EXPECT.items() if v["outcome"] == "error")
 DAMAGED = sorted(k for k, v in EXPECT.items() if v["outcome"] == "error_or_ok")
+# PQ/HLG clips are tone-mapped: the CLI's plain conversion is no reference for their pixels
+# (test_video_modern.py compares them with the SDR picture they were made from).
+SDR = [k for k in GOOD if not EXPECT[k].get("hdr")]
 
 HAVE_FFMPEG = shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is not None
 
@@ -133,6 +136,10 @@ def test_probe_matches_expectations(name):
     e = EXPECT[name]
     m = probe(name)
     for key in ("format", "codec", "profile", "width", "height", "pix_fmt", "rotation", "has_audio"):
+        if key == "profile" and e["codec"] == "vp8":
+            # FFmpeg's VP8 decoder reports no profile (ffprobe's "0" is the default its
+            # stream analysis leaves); VP8 has one profile in practice.
+            continue
         assert m.get(key) == e[key], (key, m.get(key), e[key])
     assert m["bit_depth"] == (12 if "12" in e["pix_fmt"] else 10 if "10" in e["pix_fmt"] else 8)
     swap = e["rotation"] in (90, 270)
@@ -148,9 +155,12 @@ def test_probe_agrees_with_ffprobe(name):
     m = probe(name)
     assert m["codec"] == v["codec_name"]
     assert (m["width"], m["height"]) == (v["width"], v["height"])
-    assert m["profile"] == v["profile"]
+    if v["codec_name"] != "vp8":
+        assert m["profile"] == v["profile"]
     assert m["pix_fmt"] == v["pix_fmt"]
-    assert m["level"] == v["level"]
+    # No level for VP8/VP9 (-99); AV1's level 0 is level 2.0.
+    real_level = v["level"] > 0 or (v["codec_name"] == "av1" and v["level"] >= 0)
+    assert m.get("level") == (v["level"] if real_level else None)
     assert m["rotation"] == ffprobe_rotation(v)
     assert m["has_audio"] == any(s["codec_type"] == "audio" for s in info["streams"])
     if "bits_per_raw_sample" in v:
@@ -177,7 +187,7 @@ def test_probe_agrees_with_ffprobe(name):
 # Pixels
 
 
-@pytest.mark.parametrize("name", GOOD)
+@pytest.mark.parametrize("name", SDR)
 def test_full_frame_matches_ffmpeg(name):
     r = video(["--full"], name)
     assert r.kind == "image" and r.channels == 4, r.detail
@@ -189,7 +199,7 @@ def test_full_frame_matches_ffmpeg(name):
     assert mean_error(as_image(r), expected) <= FULL_TOLERANCE
 
 
-@pytest.mark.parametrize("name", GOOD)
+@pytest.mark.parametrize("name", SDR)
 def test_thumbnail_fits_display_size_and_matches(name):
     box = (64, 40)
     r = video(["--thumbnail", "%dx%d" % box, "--rgb"], name)
