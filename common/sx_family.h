@@ -11,7 +11,7 @@
  * Phases:
  * - sx_family_warm_up() runs before the strict line (or in a fuzz harness's initialiser):
  *   `prepare` once, then every sample through `extract` in every mode the family answers
- *   and, for image answers, both pixel layouts, so each library's lazy initialisation is
+ *   and, for image answers, every pixel layout once, so each library's lazy initialisation is
  *   done while syscalls are still allowed. Only the first call in a process does work (a
  *   fork-server child inherits a warm zygote and gets it free); later calls return what
  *   the first one got. It returns false when `prepare` failed: the caller answers
