@@ -11,18 +11,12 @@ static const char summary[] =
 	"random bytes...) is answered 'unsupported' before any decoder sees it. --probe\n"
 	"returns format, width, height, bit_depth, color_type, has_alpha, progressive, the\n"
 	"embedded ICC profile (icc, icc_space, icc_description, icc_ignored), for PNG the\n"
-	"colour chunks, for JPEG and WebP EXIF orientation, for GIF, WebP and APNG animated,\n"
-	"frame_count, frame_count_capped, loop_count and duration. Image answers are 8-bit\n"
+	"colour chunks, for JPEG arithmetic, for JPEG and WebP EXIF orientation, for GIF,\n"
+	"WebP and APNG animated, frame_count, frame_count_capped, loop_count and duration.\n"
+	"Image answers are 8-bit\n"
 	"RGBA (or RGB) in sRGB (LittleCMS, unless --color raw), EXIF orientation applied,\n"
 	"the first frame of an animation; thumbnails use libjpeg DCT scaling or libwebp's\n"
-	"scaled decode, then area averaging."; anything else (SVG, MVG, EPS,\n"
-	"random bytes...) is answered\n"
-	"'unsupported' before any decoder sees it. --probe returns format, width, height,\n"
-	"bit_depth, color_type, has_alpha, progressive, the embedded ICC profile (icc,\n"
-	"icc_space, icc_description, icc_ignored), for PNG the colour chunks, and for JPEG\n"
-	"EXIF orientation and arithmetic; animated, frame_count, loop_count, duration. Image answers are 8-bit RGBA (or RGB) in sRGB\n"
-	"(LittleCMS, unless --color raw), EXIF orientation applied; thumbnails use libjpeg\n"
-	"DCT scaling then area averaging.";
+	"scaled decode, then area averaging.";
 
 /* lcms2's allocator, error handler, built-in sRGB and one transform of each kind. */
 static bool prepare_image(void **ctx)
