@@ -4,12 +4,12 @@
  * The probe walks the block structure itself (headers and sub-block lengths only, every
  * length checked against the input, no LZW decoding, no allocation) to count frames up to
  * SX_ANIM_MAX_FRAMES_COUNTED and sum their delays; a decode needs that walk to reach the
- * trailer (a truncated file is never an image) unless the count cap stopped it. A decode reads records through giflib
- * until the first image: the logical screen is checked against SX_GIF_MAX_SIDE and the
- * pixel cap before the canvas is allocated, the frame likewise before its line buffer;
- * that frame is composited onto a transparent screen (transparent index from its Graphic
- * Control Extension, interlaced rows put back in place, parts outside the screen
- * clipped), and giflib is closed without reading further frames.
+ * trailer (a truncated file is never an image) unless the count cap stopped it. A decode reads
+ * records through giflib until the first image: the logical screen is checked against
+ * SX_GIF_MAX_SIDE and the pixel cap before the canvas is allocated, the frame likewise before its
+ * line buffer; that frame is composited onto a transparent screen (transparent index from its
+ * Graphic Control Extension, interlaced rows put back in place, parts outside the screen clipped),
+ * and giflib is closed without reading further frames.
  */
 #include <gif_lib.h>
 #include <stdlib.h>
@@ -41,7 +41,7 @@ static bool skip_sub_blocks(const uint8_t *d, size_t size, size_t *pos)
 }
 
 static enum sx_status walk_gif(const uint8_t *d, size_t size, struct gif_walk *w,
-			       struct sx_result *result)
+                               struct sx_result *result)
 {
 	memset(w, 0, sizeof *w);
 	w->loop_count = 1; /* no NETSCAPE2.0 block: played once */
@@ -97,8 +97,9 @@ static enum sx_status walk_gif(const uint8_t *d, size_t size, struct gif_walk *w
 				return SX_OK;
 			}
 		} else {
-			return w->frames ? SX_OK
-					 : sx_fail(result, SX_ERR_BAD_INPUT, "GIF: bad block 0x%02x", b);
+			return w->frames
+			           ? SX_OK
+			           : sx_fail(result, SX_ERR_BAD_INPUT, "GIF: bad block 0x%02x", b);
 		}
 	}
 	/* Truncated: what was counted stands for the probe; the decode judges the rest. */
@@ -140,7 +141,7 @@ static int read_input(GifFileType *gif, GifByteType *out, int len)
 
 /* Composites frame rows into the canvas; index out of the colour map = transparent. */
 static void put_row(uint8_t *canvas, uint32_t sw, uint32_t sh, const GifImageDesc *img,
-		    const ColorMapObject *map, int transparent, uint32_t row, const uint8_t *line)
+                    const ColorMapObject *map, int transparent, uint32_t row, const uint8_t *line)
 {
 	uint32_t y = (uint32_t)img->Top + row;
 	if (y >= sh)
@@ -161,14 +162,15 @@ static void put_row(uint8_t *canvas, uint32_t sw, uint32_t sh, const GifImageDes
 }
 
 static enum sx_status decode_first_frame(const struct sx_request *req, GifFileType *gif,
-					 uint8_t **canvas, struct sx_result *result)
+                                         uint8_t **canvas, struct sx_result *result)
 {
 	uint32_t sw = (uint32_t)gif->SWidth, sh = (uint32_t)gif->SHeight;
 	int transparent = -1;
 	for (;;) {
 		GifRecordType type;
 		if (DGifGetRecordType(gif, &type) == GIF_ERROR)
-			return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: %s", GifErrorString(gif->Error));
+			return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: %s",
+			               GifErrorString(gif->Error));
 		if (type == TERMINATE_RECORD_TYPE)
 			return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: no image in the file");
 		if (type == EXTENSION_RECORD_TYPE) {
@@ -180,7 +182,8 @@ static enum sx_status decode_first_frame(const struct sx_request *req, GifFileTy
 				transparent = (ext[1] & 1) ? ext[4] : -1;
 			while (ext)
 				if (DGifGetExtensionNext(gif, &ext) == GIF_ERROR)
-					return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: bad extension");
+					return sx_fail(result, SX_ERR_BAD_INPUT,
+					               "GIF: bad extension");
 			continue;
 		}
 		if (type != IMAGE_DESC_RECORD_TYPE)
@@ -193,7 +196,8 @@ static enum sx_status decode_first_frame(const struct sx_request *req, GifFileTy
 	const ColorMapObject *map = img->ColorMap ? img->ColorMap : gif->SColorMap;
 	if (!map)
 		return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: the first frame has no colour map");
-	enum sx_status status = check_pixel_cap(req, (uint32_t)img->Width, (uint32_t)img->Height, result);
+	enum sx_status status =
+	    check_pixel_cap(req, (uint32_t)img->Width, (uint32_t)img->Height, result);
 	if (status != SX_OK)
 		return status;
 	size_t bytes;
@@ -214,7 +218,7 @@ static enum sx_status decode_first_frame(const struct sx_request *req, GifFileTy
 			if (DGifGetLine(gif, line, img->Width) == GIF_ERROR) {
 				free(line);
 				return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: %s",
-					       GifErrorString(gif->Error));
+				               GifErrorString(gif->Error));
 			}
 			put_row(*canvas, sw, sh, img, map, transparent, row, line);
 		}
@@ -224,15 +228,16 @@ static enum sx_status decode_first_frame(const struct sx_request *req, GifFileTy
 }
 
 enum sx_status gif_extract(const struct sx_request *req, const uint8_t *data, size_t size,
-			   struct sx_result *result)
+                           struct sx_result *result)
 {
 	struct gif_walk w;
 	enum sx_status status = walk_gif(data, size, &w, result);
 	if (status != SX_OK)
 		return status;
 	if (w.width > SX_GIF_MAX_SIDE || w.height > SX_GIF_MAX_SIDE)
-		return sx_fail(result, SX_ERR_LIMIT, "GIF: %ux%u logical screen is over the cap of %u",
-			       w.width, w.height, SX_GIF_MAX_SIDE);
+		return sx_fail(result, SX_ERR_LIMIT,
+		               "GIF: %ux%u logical screen is over the cap of %u", w.width, w.height,
+		               SX_GIF_MAX_SIDE);
 	if (req->mode == SX_MODE_PROBE) {
 		describe(&w, data, &result->meta);
 		result->kind = SX_RESULT_META;
@@ -249,8 +254,9 @@ enum sx_status gif_extract(const struct sx_request *req, const uint8_t *data, si
 	int err = 0;
 	GifFileType *gif = DGifOpen(&in, read_input, &err);
 	if (!gif)
-		return sx_fail(result, err == D_GIF_ERR_NOT_ENOUGH_MEM ? SX_ERR_NO_MEMORY : SX_ERR_BAD_INPUT,
-			       "GIF: %s", GifErrorString(err));
+		return sx_fail(
+		    result, err == D_GIF_ERR_NOT_ENOUGH_MEM ? SX_ERR_NO_MEMORY : SX_ERR_BAD_INPUT,
+		    "GIF: %s", GifErrorString(err));
 	uint8_t *canvas = NULL;
 	status = decode_first_frame(req, gif, &canvas, result);
 	DGifCloseFile(gif, &err);
