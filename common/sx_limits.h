@@ -56,6 +56,23 @@
 #define SX_JPEG_MAX_SCANS 1000
 #define SX_JPEG_MAX_SCAN_PIXELS ((uint64_t)1 << 31)
 
+/* Animation (GIF, WebP, APNG probes): frames counted before the count stops and the probe
+ * says so (frame_count_capped). Counting walks chunk/block headers only, never decodes. */
+#define SX_ANIM_MAX_FRAMES_COUNTED 100000u
+
+/* WebP (libwebp): a side is at most 16383 by the format; the canvas also goes through the
+ * request's pixel cap before libwebp allocates anything. */
+#define SX_WEBP_MAX_SIDE 16383u
+/* A bare-TIFF EXIF chunk is copied (to add JPEG's prefix) only up to this size. */
+#define SX_WEBP_MAX_EXIF_BYTES ((size_t)1 << 20)
+
+/* GIF (giflib): logical screen side, checked (with the pixel cap on the screen) before any
+ * allocation; bytes of LZW data one frame may carry before we call it endless (a 16384^2
+ * frame of random indices at 12-bit codes is ~400 MB, so this also bounds the LZW work);
+ * the first frame only is decoded, so the total decoded pixels are the screen's. */
+#define SX_GIF_MAX_SIDE 16384u
+#define SX_GIF_MAX_LZW_BYTES ((size_t)256 << 20)
+
 /* PNG: libpng's own limits. */
 #define SX_PNG_MAX_SIDE 1000000u
 #define SX_PNG_CHUNK_MALLOC_MAX ((uint32_t)8 << 20)

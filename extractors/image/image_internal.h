@@ -16,9 +16,11 @@ enum image_format {
 	IMAGE_FORMAT_UNKNOWN = 0,
 	IMAGE_FORMAT_JPEG,
 	IMAGE_FORMAT_PNG,
+	IMAGE_FORMAT_WEBP,
+	IMAGE_FORMAT_GIF,
 };
 
-/* Looks at magic bytes only. For anything but JPEG/PNG, *what names what it looks like
+/* Looks at magic bytes only. For anything but JPEG/PNG/WebP/GIF, *what names what it looks like
  * ("GIF", "SVG/XML", "MVG", "PostScript", ...) for the error detail. */
 enum image_format sniff_image_format(const uint8_t *data, size_t size, const char **what);
 
@@ -31,6 +33,11 @@ extern const struct sx_sample_set warm_images;
 enum sx_status jpeg_extract(const struct sx_request *req, const uint8_t *data, size_t size,
 			    struct sx_result *result);
 enum sx_status png_extract(const struct sx_request *req, const uint8_t *data, size_t size,
+			   struct sx_result *result);
+
+enum sx_status webp_extract(const struct sx_request *req, const uint8_t *data, size_t size,
+			    struct sx_result *result);
+enum sx_status gif_extract(const struct sx_request *req, const uint8_t *data, size_t size,
 			   struct sx_result *result);
 
 #endif

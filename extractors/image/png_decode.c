@@ -5,7 +5,8 @@
  * end of the input is an error, so a truncated file or one without IEND is bad input,
  * never a partial image. The colour description (cICP, else iCCP, else sRGB, else gAMA
  * with or without cHRM; PNG 3rd edition's order) goes to image_color.c: 8-bit pixels are
- * converted in place, 16-bit ones before their reduction to 8 bits.
+ * converted in place, 16-bit ones before their reduction to 8 bits. An APNG decodes as its
+ * default image (what libpng reads); the probe reports its animation (acTL/fcTL).
  */
 #include <png.h>
 #include <setjmp.h>
@@ -142,6 +143,45 @@ static void walk_color_chunks(struct png_job *job)
 	}
 }
 
+/* APNG animation info from acTL and the fcTL chunks, walked over the whole file (bounded by
+ * the input and SX_ANIM_MAX_FRAMES_COUNTED). acTL's frame count is never trusted: the frames
+ * are the fcTL chunks really there. Delays: delay_num / delay_den seconds, den 0 = 100. */
+static void describe_animation(const struct png_job *job, struct sx_meta *m)
+{
+	bool actl = false, capped = false;
+	uint32_t plays = 1, frames = 0;
+	uint64_t duration = 0;
+	size_t pos = 8;
+	while (job->size >= 12 && pos <= job->size - 12) {
+		uint32_t len = sx_get_be32(job->data + pos);
+		const uint8_t *type = job->data + pos + 4, *body = type + 4;
+		if (len > job->size - pos - 12 || memcmp(type, "IEND", 4) == 0)
+			break;
+		if (memcmp(type, "acTL", 4) == 0 && len == 8 && !actl) {
+			actl = true;
+			plays = sx_get_be32(body + 4);
+		} else if (memcmp(type, "fcTL", 4) == 0 && len == 26) {
+			uint32_t num = sx_get_be16(body + 20), den = sx_get_be16(body + 22);
+			duration += (uint64_t)num * 1000 / (den ? den : 100);
+			if (++frames >= SX_ANIM_MAX_FRAMES_COUNTED) {
+				capped = true;
+				break;
+			}
+		}
+		pos += 12 + (size_t)len;
+	}
+	if (!actl || frames == 0) {
+		frames = 1;
+		duration = 0;
+		plays = 1;
+	}
+	sx_meta_add_bool(m, "animated", actl && frames > 1);
+	sx_meta_add_int(m, "frame_count", frames);
+	sx_meta_add_bool(m, "frame_count_capped", capped);
+	sx_meta_add_int(m, "loop_count", plays);
+	sx_meta_add_int(m, "duration", (int64_t)duration);
+}
+
 /* What image_color.c needs, from libpng's reading of the chunks walk_color_chunks saw. */
 static void gather_color(struct png_job *job)
 {
@@ -265,6 +305,7 @@ static enum sx_status run_png(struct png_job *job, const struct sx_request *req,
 	gather_color(job);
 	if (req->mode == SX_MODE_PROBE) {
 		describe(job, &result->meta);
+		describe_animation(job, &result->meta);
 		color_plan_open(&job->plan, &job->color, COLOR_LAYOUT_RGBA8, false);
 		color_describe(&job->plan, &result->meta);
 		result->kind = SX_RESULT_META;

@@ -1,4 +1,4 @@
-/* sniff.c: tells JPEG and PNG from everything else by magic bytes, never by name. */
+/* sniff.c: tells JPEG, PNG, WebP and GIF from everything else by magic bytes, never by name. */
 #include <string.h>
 
 #include "image_internal.h"
@@ -12,6 +12,10 @@ enum image_format sniff_image_format(const uint8_t *data, size_t size, const cha
 		return IMAGE_FORMAT_JPEG;
 	if (size >= 8 && memcmp(data, "\x89PNG\r\n\x1A\n", 8) == 0)
 		return IMAGE_FORMAT_PNG;
+	if (size >= 12 && memcmp(data, "RIFF", 4) == 0 && memcmp(data + 8, "WEBP", 4) == 0)
+		return IMAGE_FORMAT_WEBP;
+	if (size >= 6 && (memcmp(data, "GIF87a", 6) == 0 || memcmp(data, "GIF89a", 6) == 0))
+		return IMAGE_FORMAT_GIF;
 	*what = sx_magic_describe(data, size);
 	return IMAGE_FORMAT_UNKNOWN;
 }

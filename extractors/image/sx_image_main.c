@@ -1,4 +1,4 @@
-/* sx_image_main.c: the sx-image executable (JPEG and PNG) in seccomp strict mode.
+/* sx_image_main.c: the sx-image executable (JPEG, PNG, WebP, GIF) in seccomp strict mode.
  * main() is the lifecycle of one extraction, the same in every extractor; what this
  * family reads is its descriptor, sx_image_family (image_core.c). */
 #include "image_core.h"

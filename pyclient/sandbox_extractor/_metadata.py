@@ -175,12 +175,29 @@ class ImageInfo(Metadata):
     color_source: str | None = None
     """What image answers take their colour from (icc, icc-srgb, srgb, gama-chrm, gama,
     gama-srgb, cicp, cicp-srgb, none): PROTOCOL.md."""
+    compression: str | None = None
+    """WebP only: "lossy" (VP8) or "lossless" (VP8L), from the first frame."""
+    version: str | None = None
+    """GIF only: "87a" or "89a"."""
+    animated: bool | None = None
+    """GIF, WebP, PNG: more than one frame (APNG: an acTL chunk and more than one fcTL)."""
+    frame_count: int | None = None
+    """GIF, WebP, PNG: frames counted in the file, up to a cap (frame_count_capped)."""
+    frame_count_capped: bool | None = None
+    """The count stopped at the cap (100000): the file has at least frame_count frames."""
+    loop_count: int | None = None
+    """Times the animation plays as the file says; 0 means forever (1 when not animated)."""
+    duration: int | None = None
+    """Total of the counted frames' delays in milliseconds (0 when not animated)."""
 
     _CHECKS: ClassVar[dict[str, Callable[[Any], bool]]] = {
         "width": _positive_u32,
         "height": _positive_u32,
         "bit_depth": lambda v: 1 <= v <= 64,
         "orientation": lambda v: 1 <= v <= 8,
+        "frame_count": lambda v: v >= 1,
+        "loop_count": lambda v: v >= 0,
+        "duration": lambda v: v >= 0,
     }
 
     @property

@@ -28,6 +28,8 @@ _IMAGE, _VIDEO, _FONT, _LUA = StreamKind.IMAGE, StreamKind.VIDEO, StreamKind.FON
 _SIGNATURES: list[tuple[int, bytes, str, StreamKind | None]] = [
     (0, b"\xff\xd8\xff", "JPEG", _IMAGE),
     (0, b"\x89PNG\r\n\x1a\n", "PNG", _IMAGE),
+    (0, b"GIF87a", "GIF", _IMAGE),
+    (0, b"GIF89a", "GIF", _IMAGE),
     (0, b"\x1a\x45\xdf\xa3", "Matroska/WebM", _VIDEO),
     (0, b"DKIF", "IVF (VP8/VP9/AV1)", _VIDEO),
     (0, b"\x00\x00\x00\x01", "H.264/HEVC Annex B stream", _VIDEO),
@@ -40,7 +42,6 @@ _SIGNATURES: list[tuple[int, bytes, str, StreamKind | None]] = [
     (0, b"wOF2", "WOFF2 font", _FONT),
     (0, b"\x1bLua", "Lua bytecode", _LUA),  # sx-lua refuses it, unparsed, with its reason
     # Known, but read by no extractor today: refused in the client, named.
-    (0, b"GIF8", "GIF", None),
     (0, b"II*\x00", "TIFF", None),
     (0, b"MM\x00*", "TIFF", None),
     (0, b"BM", "BMP", None),
@@ -72,7 +73,9 @@ def guess(head: bytes) -> Guess | None:
         return Guess("ISO media (MP4/MOV)", _VIDEO)
     if head[0:4] == b"RIFF":
         form = head[8:12]
-        return Guess({b"WEBP": "WebP", b"AVI ": "AVI", b"WAVE": "WAV"}.get(form, "RIFF"), None)
+        if form == b"WEBP":
+            return Guess("WebP", _IMAGE)
+        return Guess({b"AVI ": "AVI", b"WAVE": "WAV"}.get(form, "RIFF"), None)
     if len(head) > 188 and head[0] == 0x47 and head[188] == 0x47:
         return Guess("MPEG-TS", _VIDEO)
     for offset, magic, what, kind in _SIGNATURES:

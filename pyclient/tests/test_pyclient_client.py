@@ -129,13 +129,16 @@ def test_auto_reads_no_more_than_fixed_bytes_at_fixed_offsets():
     assert _api.kind_for_head(b"\x47" + bytes(187) + b"\x47") == sx.STREAM_VIDEO  # MPEG-TS
     assert _api.kind_for_head(b"\0\0\0\x18ftypisom") == sx.STREAM_VIDEO
     assert _api.kind_for_head(b"wOF2") == sx.STREAM_FONT
+    assert _api.kind_for_head(b"GIF87a") == sx.STREAM_IMAGE
+    assert _api.kind_for_head(b"GIF89a") == sx.STREAM_IMAGE
+    assert _api.kind_for_head(b"RIFF\0\0\0\0WEBPVP8 ") == sx.STREAM_IMAGE
     assert _api.kind_for_head(b"print('hi')") == sx.STREAM_LUA  # text: judged in the sandbox
 
 
 def test_auto_names_what_no_extractor_reads(extractors):
-    gif = b"GIF89a" + bytes(20)
-    with pytest.raises(sx.UnsupportedFormatError, match=r"looks like GIF"):
-        sx.probe_format(sx.STREAM_AUTO, gif)
+    bmp = b"BM" + bytes(40)
+    with pytest.raises(sx.UnsupportedFormatError, match=r"looks like BMP"):
+        sx.probe_format(sx.STREAM_AUTO, bmp)
     with pytest.raises(sx.UnsupportedFormatError, match=r"looks like HEIF/AVIF"):
         sx.load_image(sx.STREAM_AUTO, b"\0\0\0\x18ftypheic" + bytes(16), size=32)
     with pytest.raises(sx.BadInputError, match="empty"):

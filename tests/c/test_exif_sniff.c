@@ -42,8 +42,12 @@ static void test_sniff(void)
 	CHECK(sniff_image_format((const uint8_t *)"\xFF\xD8\xFF\xE0", 4, &what) == IMAGE_FORMAT_JPEG);
 	CHECK(sniff_image_format((const uint8_t *)"\x89PNG\r\n\x1A\n", 8, &what) == IMAGE_FORMAT_PNG);
 	CHECK(sniff_image_format((const uint8_t *)"\x89PNG\r\n", 6, &what) == IMAGE_FORMAT_UNKNOWN);
-	CHECK(sniff_image_format((const uint8_t *)"GIF89a....", 10, &what) == IMAGE_FORMAT_UNKNOWN);
+	CHECK(sniff_image_format((const uint8_t *)"GIF89a....", 10, &what) == IMAGE_FORMAT_GIF);
+	CHECK(sniff_image_format((const uint8_t *)"GIF87a....", 10, &what) == IMAGE_FORMAT_GIF);
+	CHECK(sniff_image_format((const uint8_t *)"GIF88a....", 10, &what) == IMAGE_FORMAT_UNKNOWN);
 	CHECK(strcmp(what, "GIF") == 0);
+	CHECK(sniff_image_format((const uint8_t *)"RIFF\0\0\0\0WEBP", 12, &what) == IMAGE_FORMAT_WEBP);
+	CHECK(sniff_image_format((const uint8_t *)"RIFF\0\0\0\0AVI ", 12, &what) == IMAGE_FORMAT_UNKNOWN);
 	static const char mvg[] = "push graphic-context\nviewbox 0 0 640 480\n";
 	CHECK(sniff_image_format((const uint8_t *)mvg, sizeof mvg - 1, &what) == IMAGE_FORMAT_UNKNOWN);
 	CHECK(strcmp(what, "MVG") == 0);

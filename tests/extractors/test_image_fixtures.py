@@ -21,7 +21,12 @@ from PIL import Image, ImageChops, ImageOps, ImageStat
 from answer import FIXTURES, run
 
 JPEG_FULL_TOLERANCE = 1.0
-THUMB_TOLERANCE = {"png": 2.5, "jpeg": 5.0}
+# WebP thumbnails come from libwebp's scaled decode (not a box filter) of a lossy image
+# (measured 5.04 at 64x48 -> 40x30).
+# GIF: the same area averaging as PNG, but over dithered palette noise, where its rounding
+# at non-integer ratios and Pillow's BOX part more (measured 5.3 at 64x48 -> 40x30).
+THUMB_TOLERANCE = {"png": 2.5, "jpeg": 5.0, "gif": 6.0, "webp": 6.0}
+LOSSLESS = ("png", "gif")
 
 EXPECT = json.loads((FIXTURES / "expectations.json").read_text())
 GOOD = sorted(k for k, v in EXPECT.items() if v["outcome"] == "ok")
@@ -74,7 +79,7 @@ def test_probe_matches_expectations(name):
     assert (r.meta["width"], r.meta["height"]) == im.size
     if e["format"] == "png":
         assert r.meta["progressive"] == bool(im.info.get("interlace"))
-    else:
+    elif e["format"] == "jpeg":
         assert r.meta["progressive"] == bool(im.info.get("progressive") or im.info.get("progression"))
 
 
@@ -85,7 +90,7 @@ def test_full_decode_matches_pillow(name):
     assert r.kind == "image", r.detail
     expected = pillow_rgba(path)
     ours = as_image(r)
-    if EXPECT[name]["format"] == "png":
+    if EXPECT[name]["format"] in LOSSLESS:
         assert ours.tobytes() == expected.tobytes()
     else:
         assert mean_error(ours, expected) <= JPEG_FULL_TOLERANCE

@@ -1,0 +1,268 @@
+/* gif_decode.c: GIF probe and first-frame decode through giflib, from memory, record by
+ * record, to 8-bit RGBA, errors as statuses.
+ *
+ * The probe walks the block structure itself (headers and sub-block lengths only, every
+ * length checked against the input, no LZW decoding, no allocation) to count frames up to
+ * SX_ANIM_MAX_FRAMES_COUNTED and sum their delays; a decode needs that walk to reach the
+ * trailer (a truncated file is never an image) unless the count cap stopped it. A decode reads
+ * records through giflib until the first image: the logical screen is checked against
+ * SX_GIF_MAX_SIDE and the pixel cap before the canvas is allocated, the frame likewise before its
+ * line buffer; that frame is composited onto a transparent screen (transparent index from its
+ * Graphic Control Extension, interlaced rows put back in place, parts outside the screen clipped),
+ * and giflib is closed without reading further frames.
+ */
+#include <gif_lib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "image_internal.h"
+#include "sx_bytes.h"
+#include "sx_size.h"
+
+struct gif_walk {
+	uint32_t width, height, frames, loop_count;
+	uint64_t duration;
+	bool capped, complete, transparency, interlaced, has_netscape;
+};
+
+/* Skips sub-blocks from *pos; false when they run past the end or past the LZW cap. */
+static bool skip_sub_blocks(const uint8_t *d, size_t size, size_t *pos)
+{
+	size_t total = 0;
+	while (*pos < size) {
+		size_t len = d[(*pos)++];
+		if (len == 0)
+			return true;
+		if (len > size - *pos || (total += len) > SX_GIF_MAX_LZW_BYTES)
+			return false;
+		*pos += len;
+	}
+	return false;
+}
+
+static enum sx_status walk_gif(const uint8_t *d, size_t size, struct gif_walk *w,
+                               struct sx_result *result)
+{
+	memset(w, 0, sizeof *w);
+	w->loop_count = 1; /* no NETSCAPE2.0 block: played once */
+	if (size < 13)
+		return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: file is truncated");
+	w->width = sx_get_le16(d + 6);
+	w->height = sx_get_le16(d + 8);
+	size_t pos = 13;
+	if (d[10] & 0x80)
+		pos += (size_t)3 << ((d[10] & 7) + 1);
+	unsigned delay = 0;
+	while (pos < size) {
+		uint8_t b = d[pos++];
+		if (b == 0x3B) {
+			w->complete = true;
+			return SX_OK;
+		}
+		if (b == 0x21) {
+			if (pos + 2 > size)
+				break;
+			uint8_t label = d[pos++];
+			size_t at = pos;
+			if (label == 0xF9 && d[at] >= 4 && at + 5 <= size) {
+				delay = sx_get_le16(d + at + 2);
+				if (d[at + 1] & 1)
+					w->transparency = true;
+			}
+			if (label == 0xFF && d[at] == 11 && at + 17 <= size &&
+			    (memcmp(d + at + 1, "NETSCAPE2.0", 11) == 0 ||
+			     memcmp(d + at + 1, "ANIMEXTS1.0", 11) == 0) &&
+			    d[at + 12] == 3 && d[at + 13] == 1) {
+				w->has_netscape = true;
+				w->loop_count = sx_get_le16(d + at + 14);
+			}
+			if (!skip_sub_blocks(d, size, &pos))
+				break;
+		} else if (b == 0x2C) {
+			if (pos + 10 > size)
+				break;
+			uint8_t packed = d[pos + 8];
+			if (w->frames == 0)
+				w->interlaced = (packed & 0x40) != 0;
+			pos += 9;
+			if (packed & 0x80)
+				pos += (size_t)3 << ((packed & 7) + 1);
+			pos += 1; /* LZW minimum code size */
+			if (pos > size || !skip_sub_blocks(d, size, &pos))
+				break;
+			w->duration += (uint64_t)delay * 10;
+			delay = 0;
+			if (++w->frames >= SX_ANIM_MAX_FRAMES_COUNTED) {
+				w->capped = true;
+				return SX_OK;
+			}
+		} else {
+			return w->frames
+			           ? SX_OK
+			           : sx_fail(result, SX_ERR_BAD_INPUT, "GIF: bad block 0x%02x", b);
+		}
+	}
+	/* Truncated: what was counted stands for the probe; the decode judges the rest. */
+	return w->frames ? SX_OK : sx_fail(result, SX_ERR_BAD_INPUT, "GIF: file is truncated");
+}
+
+static void describe(const struct gif_walk *w, const uint8_t *d, struct sx_meta *m)
+{
+	sx_meta_add_cstring(m, "format", "gif");
+	sx_meta_add_cstring(m, "version", d[4] == '7' ? "87a" : "89a");
+	sx_meta_add_int(m, "width", w->width);
+	sx_meta_add_int(m, "height", w->height);
+	sx_meta_add_int(m, "bit_depth", 8);
+	sx_meta_add_cstring(m, "color_type", "palette");
+	sx_meta_add_bool(m, "has_alpha", w->transparency);
+	sx_meta_add_bool(m, "progressive", w->interlaced);
+	sx_meta_add_bool(m, "animated", w->frames > 1);
+	sx_meta_add_int(m, "frame_count", w->frames);
+	sx_meta_add_bool(m, "frame_count_capped", w->capped);
+	sx_meta_add_int(m, "loop_count", w->loop_count);
+	sx_meta_add_int(m, "duration", (int64_t)w->duration);
+}
+
+struct gif_input {
+	const uint8_t *data;
+	size_t size, pos;
+};
+
+static int read_input(GifFileType *gif, GifByteType *out, int len)
+{
+	struct gif_input *in = gif->UserData;
+	size_t n = len < 0 ? 0 : (size_t)len;
+	if (n > in->size - in->pos)
+		n = in->size - in->pos;
+	memcpy(out, in->data + in->pos, n);
+	in->pos += n;
+	return (int)n;
+}
+
+/* Composites frame rows into the canvas; index out of the colour map = transparent. */
+static void put_row(uint8_t *canvas, uint32_t sw, uint32_t sh, const GifImageDesc *img,
+                    const ColorMapObject *map, int transparent, uint32_t row, const uint8_t *line)
+{
+	uint32_t y = (uint32_t)img->Top + row;
+	if (y >= sh)
+		return;
+	for (uint32_t i = 0; i < (uint32_t)img->Width; i++) {
+		uint32_t x = (uint32_t)img->Left + i;
+		if (x >= sw)
+			break;
+		int idx = line[i];
+		if (idx == transparent || idx >= map->ColorCount)
+			continue;
+		uint8_t *p = canvas + ((size_t)y * sw + x) * 4;
+		p[0] = map->Colors[idx].Red;
+		p[1] = map->Colors[idx].Green;
+		p[2] = map->Colors[idx].Blue;
+		p[3] = 255;
+	}
+}
+
+static enum sx_status decode_first_frame(const struct sx_request *req, GifFileType *gif,
+                                         uint8_t **canvas, struct sx_result *result)
+{
+	uint32_t sw = (uint32_t)gif->SWidth, sh = (uint32_t)gif->SHeight;
+	int transparent = -1;
+	for (;;) {
+		GifRecordType type;
+		if (DGifGetRecordType(gif, &type) == GIF_ERROR)
+			return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: %s",
+			               GifErrorString(gif->Error));
+		if (type == TERMINATE_RECORD_TYPE)
+			return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: no image in the file");
+		if (type == EXTENSION_RECORD_TYPE) {
+			int code;
+			GifByteType *ext;
+			if (DGifGetExtension(gif, &code, &ext) == GIF_ERROR)
+				return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: bad extension");
+			if (code == GRAPHICS_EXT_FUNC_CODE && ext && ext[0] >= 4)
+				transparent = (ext[1] & 1) ? ext[4] : -1;
+			while (ext)
+				if (DGifGetExtensionNext(gif, &ext) == GIF_ERROR)
+					return sx_fail(result, SX_ERR_BAD_INPUT,
+					               "GIF: bad extension");
+			continue;
+		}
+		if (type != IMAGE_DESC_RECORD_TYPE)
+			return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: unknown record");
+		if (DGifGetImageDesc(gif) == GIF_ERROR)
+			return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: bad image descriptor");
+		break;
+	}
+	const GifImageDesc *img = &gif->Image;
+	const ColorMapObject *map = img->ColorMap ? img->ColorMap : gif->SColorMap;
+	if (!map)
+		return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: the first frame has no colour map");
+	enum sx_status status =
+	    check_pixel_cap(req, (uint32_t)img->Width, (uint32_t)img->Height, result);
+	if (status != SX_OK)
+		return status;
+	size_t bytes;
+	if (!sx_mul3_size(sw, sh, 4, &bytes))
+		return sx_fail(result, SX_ERR_LIMIT, "GIF: %ux%u screen is too large", sw, sh);
+	/* Transparent black: what browsers show where the first frame does not paint. */
+	*canvas = calloc(1, bytes);
+	uint8_t *line = malloc((size_t)img->Width);
+	if (!*canvas || !line) {
+		free(line);
+		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %ux%u image", sw, sh);
+	}
+	static const uint32_t start[4] = {0, 4, 2, 1}, step[4] = {8, 8, 4, 2};
+	uint32_t fh = (uint32_t)img->Height;
+	for (int pass = 0; pass < (img->Interlace ? 4 : 1); pass++) {
+		for (uint32_t row = img->Interlace ? start[pass] : 0; row < fh;
+		     row += img->Interlace ? step[pass] : 1) {
+			if (DGifGetLine(gif, line, img->Width) == GIF_ERROR) {
+				free(line);
+				return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: %s",
+				               GifErrorString(gif->Error));
+			}
+			put_row(*canvas, sw, sh, img, map, transparent, row, line);
+		}
+	}
+	free(line);
+	return SX_OK;
+}
+
+enum sx_status gif_extract(const struct sx_request *req, const uint8_t *data, size_t size,
+                           struct sx_result *result)
+{
+	struct gif_walk w;
+	enum sx_status status = walk_gif(data, size, &w, result);
+	if (status != SX_OK)
+		return status;
+	if (w.width > SX_GIF_MAX_SIDE || w.height > SX_GIF_MAX_SIDE)
+		return sx_fail(result, SX_ERR_LIMIT,
+		               "GIF: %ux%u logical screen is over the cap of %u", w.width, w.height,
+		               SX_GIF_MAX_SIDE);
+	if (req->mode == SX_MODE_PROBE) {
+		describe(&w, data, &result->meta);
+		result->kind = SX_RESULT_META;
+		return SX_OK;
+	}
+	/* As for every format: a truncated file is never an image. Past the count cap the walk
+	 * stopped early, and the first frame alone is judged by giflib. */
+	if (!w.complete && !w.capped)
+		return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: file is truncated (no trailer)");
+	status = check_pixel_cap(req, w.width, w.height, result);
+	if (status != SX_OK)
+		return status;
+	struct gif_input in = {data, size, 0};
+	int err = 0;
+	GifFileType *gif = DGifOpen(&in, read_input, &err);
+	if (!gif)
+		return sx_fail(
+		    result, err == D_GIF_ERR_NOT_ENOUGH_MEM ? SX_ERR_NO_MEMORY : SX_ERR_BAD_INPUT,
+		    "GIF: %s", GifErrorString(err));
+	uint8_t *canvas = NULL;
+	status = decode_first_frame(req, gif, &canvas, result);
+	DGifCloseFile(gif, &err);
+	if (status != SX_OK) {
+		free(canvas);
+		return status;
+	}
+	return finish_image(req, canvas, w.width, w.height, w.width, w.height, 1, result);
+}
