@@ -179,7 +179,7 @@ def _outside(path: str) -> tuple[bool, str]:
                     kids = []
                 if kids:
                     child = int(kids[0])
-                    time.sleep(0.05)  # past installing its fds, blocked reading the pipe
+                    _wait_reading_input(child, deadline)
                 else:
                     time.sleep(0.005)
             if child is None:
@@ -201,6 +201,20 @@ def _outside(path: str) -> tuple[bool, str]:
     if problems:
         return False, "; ".join(problems)
     return True, "fork server: its socket only, no environment; child: fds 0-2, no environment"
+
+
+def _wait_reading_input(pid: int, deadline: float) -> None:
+    """Waits until the child is blocked in read(2) on its input (a pipe nobody writes to
+    yet): its fds are then the ones it keeps, past installing the request's. A fixed sleep
+    was too short on a loaded machine, where the child was seen mid-setup."""
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/syscall") as f:
+                if f.read().split(" ", 1)[0] == "0":  # __NR_read on x86_64
+                    return
+        except OSError:
+            return  # gone: the fd view below reports what it can
+        time.sleep(0.005)
 
 
 def doctor(json_output: bool = False) -> int:
