@@ -14,7 +14,7 @@ packages=(
   ffmpeg
   lua5.4 fontconfig
   python3 python3-pil python3-pytest python3-hypothesis mypy python3-tqdm python3-distributed
-  dpkg-dev debhelper dh-python python3-setuptools python3-all fakeroot
+  dpkg-dev debhelper fakeroot
   strace
   clang libclang-rt-14-dev
 )
