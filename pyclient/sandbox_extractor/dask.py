@@ -160,8 +160,6 @@ def map_records(client: Any, command: str, planned: Sequence[tuple[cli._Job, str
     """Records of `planned` through `client`, in the order of `planned`. At most
     `in_flight` partitions (default: twice the cluster's threads) are submitted at a
     time, so at most in_flight * partition_size files are in flight."""
-    from distributed import wait
-
     if in_flight is None:
         in_flight = 2 * max(sum(client.nthreads().values()), 1)
     parts = [list(planned[i:i + partition_size])
@@ -180,7 +178,6 @@ def map_records(client: Any, command: str, planned: Sequence[tuple[cli._Job, str
         if not pending:
             return
         future, part = pending.popleft()
-        wait(future)
         for record, (job, dst) in zip(future.result(), part):
             yield _relabel(record, job, dst)
 

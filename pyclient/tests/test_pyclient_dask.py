@@ -91,8 +91,12 @@ def test_thumbnail_on_cluster_is_the_local_cli_file_for_file(cluster, tmp_path):
 def test_probe_on_cluster_is_the_local_cli(cluster):
     c, _client = cluster
     code_l, rec_l = _run_cli(["probe", *SOURCES, "--json", *LIMITS])
-    code_r, rec_r = _run_cli(["probe", *SOURCES, "--json", "--scheduler", c.scheduler_address,
-                              *LIMITS])  # fmt: skip
+    # In a process of its own, as an operator runs it (no Dask client there but the CLI's).
+    env = dict(os.environ, PYTHONPATH=str(REPO / "pyclient"))
+    run = subprocess.run([sys.executable, "-m", "sandbox_extractor", "probe", *SOURCES, "--json",
+                          "--scheduler", c.scheduler_address, *LIMITS],
+                         env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    code_r, rec_r = run.returncode, [json.loads(line) for line in run.stdout.splitlines()]
     assert code_l == code_r == cli.EXIT_REJECTED
     assert rec_l[:-1] == rec_r[:-1]  # same records, same order
     assert _by_file(rec_l)[1] == _by_file(rec_r)[1]
