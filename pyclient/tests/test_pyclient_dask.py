@@ -28,12 +28,42 @@ SOURCES = [str(FIXTURES / d) for d in ("good", "uploads", "malicious")]
 LIMITS = ["--timeout", "6"]  # 3 s let a slow file time out under load
 
 
+# The LocalCluster lives in a helper process of its own: multiprocessing leaves a
+# resource tracker behind as a child of whoever started the workers, and other tests count
+# this process's children. The helper prints the scheduler's address, then closes the
+# cluster when its stdin closes.
+_CLUSTER = """
+import sys
+import distributed
+if __name__ == "__main__":
+    # Dashboard off; the scheduler's bare HTTP server on a free port, not 8787.
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                  dashboard_address=":0",
+                                  scheduler_kwargs={"dashboard": False}) as c:
+        print(c.scheduler_address, flush=True)
+        sys.stdin.read()
+"""
+
+
+class _Cluster:
+    def __init__(self):
+        env = dict(os.environ, PYTHONPATH=str(REPO / "pyclient"))
+        self.proc = subprocess.Popen([sys.executable, "-c", _CLUSTER], env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+        self.scheduler_address = self.proc.stdout.readline().strip()
+        assert self.scheduler_address.startswith("tcp://"), "LocalCluster did not start"
+
+    def close(self):
+        if self.proc.returncode is None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+
+
 @pytest.fixture(scope="module")
 def cluster(bin_dir):
-    # Dashboard off; the scheduler's bare HTTP server on a free port, not 8787.
-    c = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                 dashboard_address=":0", scheduler_kwargs={"dashboard": False})  # fmt: skip
-    client = distributed.Client(c)
+    c = _Cluster()
+    client = distributed.Client(c.scheduler_address)
     yield c, client
     client.close()
     c.close()
