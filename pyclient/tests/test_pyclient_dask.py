@@ -28,9 +28,9 @@ SOURCES = [str(FIXTURES / d) for d in ("good", "uploads", "malicious")]
 LIMITS = ["--timeout", "6"]  # 3 s let a slow file time out under load
 
 
-# The LocalCluster lives in a helper process of its own: multiprocessing leaves a
-# resource tracker behind as a child of whoever started the workers, and other tests count
-# this process's children. The helper prints the scheduler's address, then closes the
+# The LocalCluster lives in a helper process of its own: started in this process it left a
+# child behind (likely multiprocessing's resource tracker), and other tests count this
+# process's children. The helper prints the scheduler's address, then closes the
 # cluster when its stdin closes.
 _CLUSTER = """
 import sys
