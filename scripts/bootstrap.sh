@@ -13,7 +13,8 @@ packages=(
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
   ffmpeg
   lua5.4 fontconfig
-  python3 python3-pil python3-pytest python3-hypothesis mypy python3-tqdm
+  python3 python3-pil python3-pytest python3-hypothesis mypy python3-tqdm python3-distributed
+  dpkg-dev debhelper fakeroot
   strace
   clang libclang-rt-14-dev
 )

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/test.sh: the one test command. Sets up (apt + build) then runs every test:
 # the C tests under CTest, the same CTest (fixture replay through every fuzz harness)
-# in an ASan/UBSan build, then the Python tests under pytest (Debian's python3).
+# in an ASan/UBSan build, the Debian package (built, unpacked, doctor), then
+# the Python tests under pytest (Debian's python3).
 # With CI=true (as in .ci/run) it also fuzzes each harness for SX_FUZZ_SECONDS (60).
 # Then fuzz/strict_replay.py replays fixtures/ and build-fuzz/corpus/ (when present) through
 # the strict extractors and fails on any input that dies only in the sandbox.
@@ -29,6 +30,9 @@ echo "== Strict replay: inputs that die only in the sandbox (fuzz/strict_replay.
 
 echo "== Type check of the Python package (mypy, Debian's; settings in pyclient/pyproject.toml)"
 (cd pyclient && mypy sandbox_extractor)
+
+echo "== Debian package: build, unpack, doctor (scripts/test-deb.sh)"
+bash scripts/test-deb.sh
 
 echo "== Python tests (pytest)"
 PYTHONPATH="$PWD/pyclient${PYTHONPATH:+:$PYTHONPATH}" \

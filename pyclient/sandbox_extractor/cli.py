@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import collections
 import concurrent.futures
+import io
 import json
 import os
 import stat
@@ -14,12 +15,15 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
 
 from . import _api, _input, _request, _runner, _wire, _zygote
 from ._errors import DecodeError, ExtractorUnavailable, printable
 from ._locate import find_extractor
-from ._metadata import LuaInfo
+from ._metadata import LuaInfo, Metadata
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 _KINDS = {k.value: k for k in _request.StreamKind}
 
@@ -44,6 +48,34 @@ class OutsideSourceError(Exception):
     """A file found in a source directory resolves to a path outside it."""
 
     kind = "outside_source"
+
+
+@dataclass(frozen=True)
+class Record:
+    """What one file of a batch became (it pickles, so Dask workers return it): its
+    typed `metadata` (probe, or a Lua script checked by thumbnail), a thumbnail written at
+    `output` or encoded in `data`, or an error: `error` kind, `status` and `detail`."""
+
+    file: str
+    metadata: Metadata | None = None
+    output: str | None = None
+    data: bytes | None = None
+    error: str | None = None
+    status: int | None = None
+    detail: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The CLI's JSON record of this file."""
+        if self.error is not None:
+            return {"file": self.file, "error": self.error, "status": self.status,
+                    "detail": self.detail}  # fmt: skip
+        record: dict[str, Any] = {"file": self.file}
+        if self.metadata is not None:
+            # Nested: the extractor chooses these keys, the record's own are ours.
+            record["metadata"] = self.metadata.as_dict()
+        if self.output is not None:
+            record["output"] = self.output
+        return record
 
 
 def _error_record(exc: BaseException) -> dict[str, Any]:
@@ -106,6 +138,15 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", action="store_true",
         help="one JSON record per file on stdout, then a summary record",
+    )  # fmt: skip
+    parser.add_argument(
+        "--scheduler", metavar="tcp://HOST:PORT", default=None,
+        help="run the batch on this Dask distributed scheduler (python3-distributed); "
+        "paths must be the same on every worker (shared storage)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--partition-size", type=int, default=16, metavar="N",
+        help="with --scheduler: files per Dask task (default 16)",
     )  # fmt: skip
 
 
@@ -204,6 +245,29 @@ def _stdin_source() -> BinaryIO:
     return sys.stdin.buffer
 
 
+def _probe_record(job: "_Job", args: argparse.Namespace) -> Record:
+    """Probes one file of a batch; every failure but a missing extractor is a Record."""
+    if job.error is not None:
+        return Record(job.src, **_error_record(job.error))
+    kind = _KINDS[args.kind]
+    try:
+        if job.data is not None:
+            info = _api.probe_format(kind, job.data, execution=args.execution,
+                                     face=args.face, **_limits(args))  # fmt: skip
+        elif job.src == "-":
+            info = _api.probe_format(kind, _stdin_source(), execution=args.execution,
+                                     face=args.face, **_limits(args))  # fmt: skip
+        else:
+            with _open_source(job.src, job.root) as source:
+                info = _api.probe_format(kind, source, execution=args.execution,
+                                         face=args.face, **_limits(args))  # fmt: skip
+        return Record(job.src, metadata=info)
+    except ExtractorUnavailable:
+        raise
+    except (DecodeError, OSError, OutsideSourceError) as exc:
+        return Record(job.src, **_error_record(exc))
+
+
 def _probe(args: argparse.Namespace) -> int:
     kind = _KINDS[args.kind]
     if kind != _request.StreamKind.AUTO:
@@ -211,28 +275,19 @@ def _probe(args: argparse.Namespace) -> int:
     failures: collections.Counter[str] = collections.Counter()
     done = 0
     start = time.monotonic()
-    for job in _walk(args.files, None, args.follow_symlinks):
-        if job.error is not None:
-            failures[_error_record(job.error)["error"]] += 1
-            _emit({"file": job.src, **_error_record(job.error)})
-            continue
-        try:
-            if job.src == "-":
-                info = _api.probe_format(kind, _stdin_source(), execution=args.execution,
-                                         face=args.face, **_limits(args))  # fmt: skip
-            else:
-                with _open_source(job.src, job.root) as source:
-                    info = _api.probe_format(kind, source, execution=args.execution,
-                                             face=args.face, **_limits(args))  # fmt: skip
-            # Nested: the extractor chooses these keys, the record's own are ours.
-            record = {"file": job.src, "metadata": info.as_dict()}
+    jobs = _walk(args.files, None, args.follow_symlinks)
+    if args.scheduler:
+        from . import dask as sx_dask
+
+        records = sx_dask.cli_batch(args.scheduler, "probe", [(job, None) for job in jobs], args)
+    else:
+        records = (_probe_record(job, args) for job in jobs)
+    for record in records:
+        if record.error is not None:
+            failures[record.error] += 1
+        else:
             done += 1
-        except ExtractorUnavailable:
-            raise
-        except (DecodeError, OSError, OutsideSourceError) as exc:
-            failures[_error_record(exc)["error"]] += 1
-            record = {"file": job.src, **_error_record(exc)}
-        _emit(record)
+        _emit(record.as_dict())
     if args.json:
         _emit(_summary(done, failures, time.monotonic() - start))
     return EXIT_REJECTED if failures else EXIT_OK
@@ -251,6 +306,7 @@ class _Job:
     rel: str = ""
     root: str | None = None
     error: OSError | None = None
+    data: bytes | None = None  # a blob given as bytes (the Dask API), not a path
 
 
 def _walk(
@@ -410,6 +466,7 @@ class _Done:
 
     output: str | None = None
     lua: LuaInfo | None = None
+    data: bytes | None = None
 
 
 class InvalidLuaError(Exception):
@@ -418,11 +475,20 @@ class InvalidLuaError(Exception):
     kind = "invalid_lua"
 
 
-def _thumbnail_one(job: _Job, dst: str, args: argparse.Namespace) -> _Done:
+def _open_job(job: _Job) -> BinaryIO:
+    if job.data is not None:
+        return _sealed_copy(io.BytesIO(job.data))
+    if job.src == "-":
+        return _sealed_copy(sys.stdin.buffer)
+    return _open_source(job.src, job.root)
+
+
+def _render(job: _Job, args: argparse.Namespace) -> Image.Image | LuaInfo:
+    """The thumbnail of one file as a PIL image, or the LuaInfo of a valid Lua script."""
     from ._sniff import read_head
 
     kind = _KINDS[args.kind]
-    with (_stdin_copy() if job.src == "-" else _open_source(job.src, job.root)) as source:
+    with _open_job(job) as source:
         if kind == _request.StreamKind.AUTO:
             kind = _api.kind_for_head(read_head(source.fileno()))
         if kind == _request.StreamKind.LUA:
@@ -430,19 +496,37 @@ def _thumbnail_one(job: _Job, dst: str, args: argparse.Namespace) -> _Done:
             assert isinstance(info, LuaInfo)
             if not info.valid:
                 raise InvalidLuaError(f"not valid Lua 5.4: {info.message}")
-            return _Done(lua=info)
-        image = _api.load_image(
+            return info
+        return _api.load_image(
             kind, source, size=args.size, execution=args.execution, color=args.color,
             **_limits(args),
         )  # fmt: skip
+
+
+def _encode(image: Image.Image, args: argparse.Namespace, f: BinaryIO) -> None:
     pil_format, _ext = FORMATS[args.format]
     if pil_format == "JPEG" and image.mode == "RGBA":
         # JPEG has no alpha: a font preview or a transparent PNG goes on white.
-        from PIL import Image
+        from PIL import Image as PILImage
 
-        flat = Image.new("RGB", image.size, (255, 255, 255))
+        flat = PILImage.new("RGB", image.size, (255, 255, 255))
         flat.paste(image, mask=image.getchannel("A"))
         image = flat
+    if pil_format == "PNG":
+        image.save(f, "PNG")
+    else:
+        image.save(f, pil_format, quality=args.quality)
+
+
+def _thumbnail_one(job: _Job, dst: str | None, args: argparse.Namespace) -> _Done:
+    """Thumbnails one file into `dst`, or into `_Done.data` when `dst` is None."""
+    rendered = _render(job, args)
+    if isinstance(rendered, LuaInfo):
+        return _Done(lua=rendered)
+    if dst is None:
+        buf = io.BytesIO()
+        _encode(rendered, args, buf)
+        return _Done(data=buf.getvalue())
     _makedirs(os.path.dirname(dst))
     # A short, unique name in the same directory (dst itself may be near NAME_MAX), made
     # with O_EXCL so it never replaces anything, then renamed over dst in one step.
@@ -450,10 +534,7 @@ def _thumbnail_one(job: _Job, dst: str, args: argparse.Namespace) -> _Done:
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # what a plain open() would have given
         with os.fdopen(fd, "wb") as f:
-            if pil_format == "PNG":
-                image.save(f, "PNG")
-            else:
-                image.save(f, pil_format, quality=args.quality)
+            _encode(rendered, args, f)
         os.replace(tmp, dst)
     except BaseException:
         try:
@@ -464,10 +545,24 @@ def _thumbnail_one(job: _Job, dst: str, args: argparse.Namespace) -> _Done:
     return _Done(output=dst)
 
 
-def _stdin_copy() -> BinaryIO:
-    """stdin read into a sealed memfd (so its first bytes can be looked at and then the
-    whole of it handed on)."""
-    with _input.open_input(sys.stdin.buffer, _wire.INPUT_MAX_BYTES) as copy:
+def _thumbnail_record(job: _Job, dst: str | None, args: argparse.Namespace) -> Record:
+    """_thumbnail_one as a Record: whatever one file did, the batch goes on (only a
+    missing extractor, a setup error, is raised)."""
+    if job.error is not None:
+        return Record(job.src, **_error_record(job.error))
+    try:
+        result = _thumbnail_one(job, dst, args)
+    except ExtractorUnavailable:
+        raise
+    except Exception as exc:
+        return Record(job.src, **_error_record(exc))
+    return Record(job.src, metadata=result.lua, output=result.output, data=result.data)
+
+
+def _sealed_copy(stream: BinaryIO) -> BinaryIO:
+    """`stream` (stdin, a blob) read into a sealed memfd (so its first bytes can be looked
+    at and then the whole of it handed on)."""
+    with _input.open_input(stream, _wire.INPUT_MAX_BYTES) as copy:
         return os.fdopen(os.dup(copy.fd), "rb")
 
 
@@ -513,6 +608,31 @@ def _check_output(output: str) -> None:
         raise UsageError(f"output directory {output!r} is not writable")
 
 
+def _local_thumbnails(
+    items: list[tuple[_Job, str | None]], args: argparse.Namespace
+) -> Iterator[Record]:
+    """Records of `items` as they finish, from args.jobs threads, at most 2 * args.jobs
+    files in flight."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        pending: set[concurrent.futures.Future[Record]] = set()
+        queue = iter(items)
+        exhausted = False
+        while pending or not exhausted:
+            while not exhausted and len(pending) < 2 * args.jobs:
+                item = next(queue, None)
+                if item is None:
+                    exhausted = True
+                    break
+                pending.add(pool.submit(_thumbnail_record, item[0], item[1], args))
+            if not pending:
+                break
+            finished, pending = concurrent.futures.wait(
+                pending, return_when=concurrent.futures.FIRST_COMPLETED
+            )
+            for fut in finished:
+                yield fut.result()  # ExtractorUnavailable is raised here
+
+
 def _thumbnail(args: argparse.Namespace) -> int:
     kind = _KINDS[args.kind]
     if kind != _request.StreamKind.AUTO:
@@ -534,60 +654,40 @@ def _thumbnail(args: argparse.Namespace) -> int:
     done = checked = 0
     failures: collections.Counter[str] = collections.Counter()
 
-    def report(src: str, exc: BaseException) -> None:
-        record = _error_record(exc)
-        failures[record["error"]] += 1
+    def report(record: Record) -> None:
+        assert record.error is not None
+        failures[record.error] += 1
         if args.json:
-            _emit({"file": src, **record})
+            _emit(record.as_dict())
         else:
-            status = f" status {record['status']}" if record["status"] is not None else ""
+            status = f" status {record.status}" if record.status is not None else ""
             progress.write(
-                f"FAILED {printable(src)}: {record['error']}{status}: "
-                f"{printable(record['detail'])}"
+                f"FAILED {printable(record.file)}: {record.error}{status}: "
+                f"{printable(record.detail or '')}"
             )
-        progress.update(sum(failures.values()))
 
-    for job in unlisted:  # a directory that could not be listed: the rest goes on
-        assert job.error is not None
-        report(job.src, job.error)
+    # A directory that could not be listed is reported first: the rest goes on.
+    items: list[tuple[_Job, str | None]] = [(job, None) for job in unlisted]
+    items += planned
+    if args.scheduler:
+        from . import dask as sx_dask
 
+        records = sx_dask.cli_batch(args.scheduler, "thumbnail", items, args)
+    else:
+        records = _local_thumbnails(items, args)
     try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            pending: dict[concurrent.futures.Future[_Done], str] = {}
-            queue = iter(planned)
-            exhausted = False
-            while pending or not exhausted:
-                while not exhausted and len(pending) < 2 * args.jobs:
-                    item = next(queue, None)
-                    if item is None:
-                        exhausted = True
-                        break
-                    job, dst = item
-                    pending[pool.submit(_thumbnail_one, job, dst, args)] = job.src
-                if not pending:
-                    break
-                finished, _ = concurrent.futures.wait(
-                    pending, return_when=concurrent.futures.FIRST_COMPLETED
-                )
-                for fut in finished:
-                    src = pending.pop(fut)
-                    exc = fut.exception()
-                    if exc is None:
-                        result = fut.result()
-                        if result.lua is not None:
-                            checked += 1
-                            if args.json:
-                                _emit({"file": src, "metadata": result.lua.as_dict()})
-                        else:
-                            done += 1
-                            if args.json:
-                                _emit({"file": src, "output": result.output})
-                        progress.update(sum(failures.values()))
-                    elif isinstance(exc, ExtractorUnavailable):
-                        raise exc
-                    else:
-                        # Whatever one file did, the batch goes on.
-                        report(src, exc)
+        for record in records:
+            if record.error is not None:
+                report(record)
+            elif record.metadata is not None:
+                checked += 1
+                if args.json:
+                    _emit(record.as_dict())
+            else:
+                done += 1
+                if args.json:
+                    _emit(record.as_dict())
+            progress.update(sum(failures.values()))
     finally:
         progress.close()
     elapsed = max(time.monotonic() - start, 1e-9)
@@ -619,6 +719,11 @@ def main(argv: list[str] | None = None) -> int:
         )  # the limits are checked once, before any file
     except (TypeError, ValueError) as exc:
         parser.error(str(exc))
+    if args.scheduler is not None:
+        if args.partition_size < 1:
+            parser.error("--partition-size must be at least 1")
+        if "-" in getattr(args, "files", getattr(args, "sources", [])):
+            parser.error("- (stdin) cannot be sent to a --scheduler")
     if args.command == "thumbnail":
         if args.jobs < 1:
             parser.error("-j must be at least 1")
