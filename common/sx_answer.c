@@ -93,12 +93,15 @@ int sx_answer_result(int fd, enum sx_status status, const struct sx_result *resu
 	size_t pixel_bytes;
 	if (status == SX_OK) {
 		if (result->kind == SX_RESULT_META && sx_meta_ok(&result->meta))
-			return sx_answer_meta(fd, &result->meta) ? SX_EXIT_RESULT : SX_EXIT_NO_ANSWER;
-		if (result->kind == SX_RESULT_IMAGE && image_is_sendable(&result->image, &pixel_bytes))
-			return sx_answer_image(fd, &result->image) ? SX_EXIT_RESULT : SX_EXIT_NO_ANSWER;
+			return sx_answer_meta(fd, &result->meta) ? SX_EXIT_RESULT
+								 : SX_EXIT_NO_ANSWER;
+		if (result->kind == SX_RESULT_IMAGE &&
+		    image_is_sendable(&result->image, &pixel_bytes))
+			return sx_answer_image(fd, &result->image) ? SX_EXIT_RESULT
+								   : SX_EXIT_NO_ANSWER;
 		return sx_answer_error(fd, SX_ERR_INTERNAL, "decoder returned no valid result")
-			       ? SX_EXIT_ERROR
-			       : SX_EXIT_NO_ANSWER;
+			   ? SX_EXIT_ERROR
+			   : SX_EXIT_NO_ANSWER;
 	}
 	return sx_answer_error(fd, status, result->detail) ? SX_EXIT_ERROR : SX_EXIT_NO_ANSWER;
 }

@@ -26,10 +26,22 @@ struct sx_arena_free {
 	struct sx_arena_free *next, *prev;
 };
 
-static inline size_t block_size(const struct block *b) { return b->head & ~FLAGS; }
-static inline struct block *block_of(const void *p) { return (struct block *)((uint8_t *)p - HEADER); }
-static inline void *payload_of(struct block *b) { return (uint8_t *)b + HEADER; }
-static inline struct block *next_block(struct block *b) { return (struct block *)((uint8_t *)b + block_size(b)); }
+static inline size_t block_size(const struct block *b)
+{
+	return b->head & ~FLAGS;
+}
+static inline struct block *block_of(const void *p)
+{
+	return (struct block *)((uint8_t *)p - HEADER);
+}
+static inline void *payload_of(struct block *b)
+{
+	return (uint8_t *)b + HEADER;
+}
+static inline struct block *next_block(struct block *b)
+{
+	return (struct block *)((uint8_t *)b + block_size(b));
+}
 
 static unsigned bin_index(size_t size)
 {
@@ -166,7 +178,8 @@ static struct block *find_free(struct sx_arena *a, size_t n)
 		while (bits) {
 			unsigned j = w * 64 + (unsigned)__builtin_ctzll(bits);
 			bits &= bits - 1;
-			/* Every block in a higher bin is big enough, except in the last, open bin. */
+			/* Every block in a higher bin is big enough, except in the last, open bin.
+			 */
 			for (struct sx_arena_free *f = a->bins[j]; f; f = f->next)
 				if (block_size(block_of(f)) >= n)
 					return block_of(f);

@@ -22,9 +22,9 @@
 struct sx_arena_free;
 
 struct sx_arena {
-	uint8_t *base;      /* first byte of the region (16-byte aligned) */
-	uint8_t *top;       /* start of never-yet-allocated space */
-	uint8_t *limit;     /* one past the last byte that may be allocated (the cap) */
+	uint8_t *base;	     /* first byte of the region (16-byte aligned) */
+	uint8_t *top;	     /* start of never-yet-allocated space */
+	uint8_t *limit;	     /* one past the last byte that may be allocated (the cap) */
 	uint8_t *high_water; /* highest `top` ever reached */
 	struct sx_arena_free *bins[SX_ARENA_BINS];
 	uint64_t bin_map[SX_ARENA_BINS / 64];

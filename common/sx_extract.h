@@ -31,19 +31,19 @@ enum sx_color {
 
 struct sx_request {
 	enum sx_mode mode;
-	uint32_t box_w, box_h;  /* SX_MODE_THUMBNAIL only */
-	unsigned channels;      /* 3 (RGB), 4 (RGBA), or 0 (--auto-alpha: RGB when every pixel
-				 * of the answer is opaque, else RGBA) */
-	uint64_t max_pixels;    /* cap on the source image's width * height */
-	uint64_t max_input;     /* cap on input bytes */
-	uint64_t memory;        /* pool cap in bytes */
-	unsigned cpu_seconds;   /* RLIMIT_CPU */
-	uint32_t face_index;    /* fonts: face in a collection */
-	unsigned font_size;     /* fonts: em size in pixels of the preview; 0: fitted */
+	uint32_t box_w, box_h; /* SX_MODE_THUMBNAIL only */
+	unsigned channels;     /* 3 (RGB), 4 (RGBA), or 0 (--auto-alpha: RGB when every pixel
+				* of the answer is opaque, else RGBA) */
+	uint64_t max_pixels;   /* cap on the source image's width * height */
+	uint64_t max_input;    /* cap on input bytes */
+	uint64_t memory;       /* pool cap in bytes */
+	unsigned cpu_seconds;  /* RLIMIT_CPU */
+	uint32_t face_index;   /* fonts: face in a collection */
+	unsigned font_size;    /* fonts: em size in pixels of the preview; 0: fitted */
 	char text[SX_FONT_TEXT_MAX_BYTES + 1]; /* fonts: preview text, validated UTF-8; "" */
-	enum sx_color color;    /* images: --color srgb|raw */
-	bool sandbox_report;    /* --sandbox-report: answer which sandbox the line entered */
-	bool posture_check;     /* --posture-check: cross the line, then make a forbidden call */
+	enum sx_color color;		       /* images: --color srgb|raw */
+	bool sandbox_report; /* --sandbox-report: answer which sandbox the line entered */
+	bool posture_check;  /* --posture-check: cross the line, then make a forbidden call */
 };
 
 /* Pixels handed back by a decode core: tightly packed rows, `channels` bytes a pixel,
@@ -72,13 +72,13 @@ struct sx_result {
  * meta/image is filled. On an error, result->detail holds a short reason and no pixels are
  * held. `result` must have been prepared with sx_result_init(). */
 typedef enum sx_status (*sx_extract_fn)(void *ctx, const struct sx_request *req,
-					 const uint8_t *data, size_t size, struct sx_result *result);
+					const uint8_t *data, size_t size, struct sx_result *result);
 
 void sx_result_init(struct sx_result *result);
 /* Frees the pixels, if any; the result may be reused after sx_result_init(). */
 void sx_result_release(struct sx_result *result);
 /* Sets result->detail (truncated to fit) and returns `status`, for one-line error returns. */
 enum sx_status sx_fail(struct sx_result *result, enum sx_status status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -44,8 +44,8 @@ struct sx_sample_set {
 
 /* Bits of sx_family.modes. */
 #define SX_FAMILY_MODE_BIT(mode) (1u << (mode))
-#define SX_FAMILY_ALL_MODES                                                                  \
-	(SX_FAMILY_MODE_BIT(SX_MODE_PROBE) | SX_FAMILY_MODE_BIT(SX_MODE_THUMBNAIL) |          \
+#define SX_FAMILY_ALL_MODES                                                                        \
+	(SX_FAMILY_MODE_BIT(SX_MODE_PROBE) | SX_FAMILY_MODE_BIT(SX_MODE_THUMBNAIL) |               \
 	 SX_FAMILY_MODE_BIT(SX_MODE_FULL))
 
 struct sx_family {
@@ -58,7 +58,7 @@ struct sx_family {
 	const char *prepare_failure;
 	sx_extract_fn extract;
 	const struct sx_sample_set *samples;
-	unsigned modes;            /* SX_FAMILY_MODE_BIT()s of the modes it answers */
+	unsigned modes;			 /* SX_FAMILY_MODE_BIT()s of the modes it answers */
 	uint32_t warm_box_w, warm_box_h; /* thumbnail box of the warm-up */
 };
 

@@ -20,8 +20,8 @@ static bool close_range_from(unsigned first, unsigned last)
 	/* Kernels before 5.9: walk the whole descriptor table. */
 	struct rlimit rl;
 	unsigned max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
-			       ? (unsigned)rl.rlim_cur
-			       : 65536u;
+			   ? (unsigned)rl.rlim_cur
+			   : 65536u;
 	for (unsigned fd = first; fd <= last && fd < max; fd++)
 		close((int)fd);
 	return true;

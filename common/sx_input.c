@@ -14,7 +14,7 @@
 #include "sx_limits.h"
 
 __attribute__((format(printf, 3, 4))) static enum sx_status fail(char *detail, enum sx_status st,
-								   const char *fmt, ...)
+								 const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -61,17 +61,20 @@ static enum sx_status read_stream(int fd, uint64_t max_bytes, struct sx_input *i
 		if (len == cap) {
 			if (cap == most) {
 				free(buf);
-				return fail(detail, SX_ERR_LIMIT, "input larger than the cap of %llu bytes",
+				return fail(detail, SX_ERR_LIMIT,
+					    "input larger than the cap of %llu bytes",
 					    (unsigned long long)max_bytes);
 			}
-			/* The buffer is the pool's last block here, so realloc grows it in place. */
+			/* The buffer is the pool's last block here, so realloc grows it in place.
+			 */
 			size_t ncap = cap > most / 2 ? most : cap * 2;
 			uint8_t *nbuf = realloc(buf, ncap);
 			if (!nbuf) {
 				free(buf);
-				return fail(detail, SX_ERR_NO_MEMORY,
-					    "input does not fit in the memory pool (%llu bytes read)",
-					    (unsigned long long)len);
+				return fail(
+				    detail, SX_ERR_NO_MEMORY,
+				    "input does not fit in the memory pool (%llu bytes read)",
+				    (unsigned long long)len);
 			}
 			buf = nbuf;
 			cap = ncap;

@@ -8,7 +8,7 @@
 enum where {
 	AT_START, /* at offset 0 */
 	AS_TEXT,  /* at offset 0 once a UTF-8 BOM and whitespace are skipped */
-	AT_4,     /* at offset 4 (ISO media's ftyp) */
+	AT_4,	  /* at offset 4 (ISO media's ftyp) */
 	RIFF_AT_8 /* "RIFF" at 0 and this form type at 8 */
 };
 
@@ -19,44 +19,50 @@ struct signature {
 	const char *what;
 };
 
-#define SIG(where, magic, what) {where, magic, sizeof magic - 1, what}
+#define SIG(where, magic, what)                                                                    \
+	{                                                                                          \
+		where, magic, sizeof magic - 1, what                                               \
+	}
 
 /* First match wins: longer, more specific signatures come before their prefixes. */
 static const struct signature signatures[] = {
-	SIG(AT_START, "\xFF\xD8\xFF", "JPEG"),
-	SIG(AT_START, "\x89PNG", "PNG"),
-	SIG(AT_START, "GIF8", "GIF"),
-	SIG(RIFF_AT_8, "WEBP", "WebP"),
-	SIG(RIFF_AT_8, "AVI ", "AVI"),
-	SIG(RIFF_AT_8, "WAVE", "WAV"),
-	SIG(AT_START, "II*\0", "TIFF"),
-	SIG(AT_START, "MM\0*", "TIFF"),
-	SIG(AT_4, "ftyp", "ISO media (MP4/HEIF/AVIF)"),
-	SIG(AT_START, "\x1A\x45\xDF\xA3", "Matroska/WebM"),
-	SIG(AT_START, "FLV", "FLV"),
-	SIG(AT_START, "OggS", "Ogg"),
-	SIG(AT_START, "ID3", "audio (MP3)"),
-	SIG(AT_START, "fLaC", "audio (FLAC)"),
-	SIG(AS_TEXT, "#EXTM3U", "HLS playlist"),
-	SIG(AS_TEXT, "ffconcat", "ffconcat list"),
-	SIG(AT_START, "%!PS-AdobeFont", "PostScript Type 1 font"),
-	SIG(AT_START, "%!FontType1", "PostScript Type 1 font"),
-	SIG(AT_START, "\x80\x01", "PFB Type 1 font"),
-	SIG(AT_START, "typ1", "Type 1 font in an sfnt wrapper"),
-	SIG(AT_START, "STARTFONT", "BDF bitmap font"),
-	SIG(AT_START, "\x01" "fcp", "PCF bitmap font"),
-	SIG(AT_START, "\xC5\xD0\xD3\xC6", "PostScript/EPS"),
-	SIG(AS_TEXT, "%!", "PostScript/EPS"),
-	SIG(AS_TEXT, "<?xml", "SVG/XML"),
-	SIG(AS_TEXT, "<svg", "SVG/XML"),
-	SIG(AS_TEXT, "<!DOCTYPE", "SVG/XML"),
-	SIG(AS_TEXT, "<", "XML/HTML (a DASH manifest?)"),
-	SIG(AS_TEXT, "push ", "MVG"),
-	SIG(AS_TEXT, "viewbox", "MVG"),
-	SIG(AT_START, "PK\3\4", "ZIP"),
-	SIG(AT_START, "MZ", "Windows executable or FNT/FON font"),
-	SIG(AT_START, "BM", "BMP"),
-	SIG(AT_START, "\x1BLua", "Lua bytecode"),
+    SIG(AT_START, "\xFF\xD8\xFF", "JPEG"),
+    SIG(AT_START, "\x89PNG", "PNG"),
+    SIG(AT_START, "GIF8", "GIF"),
+    SIG(RIFF_AT_8, "WEBP", "WebP"),
+    SIG(RIFF_AT_8, "AVI ", "AVI"),
+    SIG(RIFF_AT_8, "WAVE", "WAV"),
+    SIG(AT_START, "II*\0", "TIFF"),
+    SIG(AT_START, "MM\0*", "TIFF"),
+    SIG(AT_4, "ftyp", "ISO media (MP4/HEIF/AVIF)"),
+    SIG(AT_START, "\x1A\x45\xDF\xA3", "Matroska/WebM"),
+    SIG(AT_START, "FLV", "FLV"),
+    SIG(AT_START, "OggS", "Ogg"),
+    SIG(AT_START, "ID3", "audio (MP3)"),
+    SIG(AT_START, "fLaC", "audio (FLAC)"),
+    SIG(AS_TEXT, "#EXTM3U", "HLS playlist"),
+    SIG(AS_TEXT, "ffconcat", "ffconcat list"),
+    SIG(AT_START, "%!PS-AdobeFont", "PostScript Type 1 font"),
+    SIG(AT_START, "%!FontType1", "PostScript Type 1 font"),
+    SIG(AT_START, "\x80\x01", "PFB Type 1 font"),
+    SIG(AT_START, "typ1", "Type 1 font in an sfnt wrapper"),
+    SIG(AT_START, "STARTFONT", "BDF bitmap font"),
+    SIG(AT_START,
+	"\x01"
+	"fcp",
+	"PCF bitmap font"),
+    SIG(AT_START, "\xC5\xD0\xD3\xC6", "PostScript/EPS"),
+    SIG(AS_TEXT, "%!", "PostScript/EPS"),
+    SIG(AS_TEXT, "<?xml", "SVG/XML"),
+    SIG(AS_TEXT, "<svg", "SVG/XML"),
+    SIG(AS_TEXT, "<!DOCTYPE", "SVG/XML"),
+    SIG(AS_TEXT, "<", "XML/HTML (a DASH manifest?)"),
+    SIG(AS_TEXT, "push ", "MVG"),
+    SIG(AS_TEXT, "viewbox", "MVG"),
+    SIG(AT_START, "PK\3\4", "ZIP"),
+    SIG(AT_START, "MZ", "Windows executable or FNT/FON font"),
+    SIG(AT_START, "BM", "BMP"),
+    SIG(AT_START, "\x1BLua", "Lua bytecode"),
 };
 
 static bool has(const uint8_t *d, size_t n, size_t at, const char *magic, size_t len)
@@ -84,7 +90,8 @@ const char *sx_magic_describe(const uint8_t *data, size_t size)
 		case AS_TEXT: match = has(data, size, text, s->magic, s->len); break;
 		case AT_4: match = has(data, size, 4, s->magic, s->len); break;
 		case RIFF_AT_8:
-			match = has(data, size, 0, "RIFF", 4) && has(data, size, 8, s->magic, s->len);
+			match =
+			    has(data, size, 0, "RIFF", 4) && has(data, size, 8, s->magic, s->len);
 			break;
 		}
 		if (match)

@@ -83,8 +83,8 @@ bool sx_pool_set_cap(size_t bytes)
 	if (ok) {
 		size_t cap = sx_arena_set_cap(&pool, bytes);
 		long page = sysconf(_SC_PAGESIZE);
-		uintptr_t cut = ((uintptr_t)pool.base + cap + (uintptr_t)page - 1) &
-				~((uintptr_t)page - 1);
+		uintptr_t cut =
+		    ((uintptr_t)pool.base + cap + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
 		if (cut < (uintptr_t)reserve_end) {
 			ok = munmap((void *)cut, (size_t)((uintptr_t)reserve_end - cut)) == 0;
 			if (ok)

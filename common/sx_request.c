@@ -65,7 +65,8 @@ static bool parse_box(const char *s, uint32_t *w, uint32_t *h)
 	char *x = strchr(buf, 'x');
 	if (x) {
 		*x = '\0';
-		if (!parse_amount(buf, SX_BOX_MAX_SIDE, &a) || !parse_amount(x + 1, SX_BOX_MAX_SIDE, &b))
+		if (!parse_amount(buf, SX_BOX_MAX_SIDE, &a) ||
+		    !parse_amount(x + 1, SX_BOX_MAX_SIDE, &b))
 			return false;
 	} else {
 		if (!parse_amount(buf, SX_BOX_MAX_SIDE, &a))
@@ -124,9 +125,11 @@ enum sx_status sx_request_parse(int argc, char **argv, struct sx_request *req, b
 			req->channels = 0;
 			used_val = false;
 		} else if (strcmp(opt, "--max-pixels") == 0) {
-			ok = parse_amount(val, SX_PIXELS_MAX, &req->max_pixels) && req->max_pixels > 0;
+			ok = parse_amount(val, SX_PIXELS_MAX, &req->max_pixels) &&
+			     req->max_pixels > 0;
 		} else if (strcmp(opt, "--max-input-bytes") == 0) {
-			ok = parse_amount(val, SX_INPUT_MAX_BYTES, &req->max_input) && req->max_input > 0;
+			ok = parse_amount(val, SX_INPUT_MAX_BYTES, &req->max_input) &&
+			     req->max_input > 0;
 		} else if (strcmp(opt, "--memory") == 0) {
 			ok = parse_amount(val, SX_POOL_RESERVE_BYTES, &req->memory) &&
 			     req->memory >= SX_POOL_MIN_BYTES;
@@ -151,14 +154,16 @@ enum sx_status sx_request_parse(int argc, char **argv, struct sx_request *req, b
 		} else if (strcmp(opt, "--text") == 0) {
 			ok = parse_text(val, req->text);
 		} else if (strcmp(opt, "--font-size") == 0) {
-			ok = parse_amount(val, SX_FONT_MAX_PIXEL_SIZE, &n) && n >= SX_FONT_MIN_PIXEL_SIZE;
+			ok = parse_amount(val, SX_FONT_MAX_PIXEL_SIZE, &n) &&
+			     n >= SX_FONT_MIN_PIXEL_SIZE;
 			req->font_size = (unsigned)n;
 		} else {
 			snprintf(detail, SX_DETAIL_MAX, "unknown option '%.64s' (see --help)", opt);
 			return SX_ERR_BAD_REQUEST;
 		}
 		if (!ok) {
-			snprintf(detail, SX_DETAIL_MAX, "bad or missing value for %.64s (see --help)", opt);
+			snprintf(detail, SX_DETAIL_MAX,
+				 "bad or missing value for %.64s (see --help)", opt);
 			return SX_ERR_BAD_REQUEST;
 		}
 		if (used_val)
@@ -184,37 +189,39 @@ void sx_request_print_version(const char *prog)
 void sx_request_print_usage(const char *prog, const char *summary)
 {
 	printf("usage: %s [MODE] [OPTIONS] < INPUT > ANSWER\n\n%s\n", prog, summary);
-	printf("Modes (one; default --probe):\n"
-	       "  --probe              metadata only; no pixels are returned\n"
-	       "  --thumbnail WxH|N    fit into a WxH (or NxN) box, aspect kept, never enlarged\n"
-	       "  --full               full-size image, refused above --max-pixels\n"
-	       "Options:\n"
-	       "  --rgba | --rgb       pixel layout of image answers (default --rgba)\n"
-	       "  --auto-alpha         RGB when every pixel of the answer is opaque, else RGBA\n"
-	       "  --max-pixels N       largest source width*height to decode (default %" PRIu64 ")\n"
-	       "  --max-input-bytes N  largest input accepted (default %" PRIu64 ")\n"
-	       "  --memory N           memory pool cap in bytes (default %" PRIu64 ", minimum %" PRIu64 ")\n"
-	       "  --cpu-seconds N      CPU time limit; the kernel kills past it (default %u)\n"
-	       "  --color srgb|raw     images: convert to sRGB by the embedded ICC profile or\n"
-	       "                       colour chunks (default srgb), or keep stored values\n"
-	       "  --face N             face index in a font collection (fonts only, default 0)\n"
-	       "  --text UTF8          font preview text instead of the sample (at most %u bytes,\n"
-	       "                       no control characters)\n"
-	       "  --font-size PX       font preview em size in pixels (%u to %u; default: fitted)\n"
-	       "  --sandbox-report     cross the line, then answer only which sandbox is in force:\n"
-	       "                       metadata format=sandbox, sandbox=strict|filter\n"
-	       "  --posture-check      cross the line, then make a forbidden system call: the\n"
-	       "                       process must die by SIGKILL (SIGSYS under a filter); if\n"
-	       "                       it survives it answers format=posture, survived=true\n"
-	       "  --version            print the release and wire versions\n"
-	       "  --help               this text\n"
-	       "Numbers take an optional k, M or G (binary) suffix.\n\n"
-	       "Input is fd 0: a regular file is mapped, a pipe is read to EOF. The answer is one\n"
-	       "binary message on fd 1 (see PROTOCOL.md); exit 0 after a result, 1 after an error\n"
-	       "message. After setup the process runs in seccomp strict mode (under a seccomp\n"
-	       "filter already in force, an equally strict filter): it can only read, write and\n"
-	       "exit. It prints nothing on stderr.\n",
-	       SX_PIXELS_DEFAULT, SX_INPUT_DEFAULT_BYTES, SX_POOL_DEFAULT_BYTES, SX_POOL_MIN_BYTES,
-	       SX_CPU_SECONDS_DEFAULT, SX_FONT_TEXT_MAX_BYTES, SX_FONT_MIN_PIXEL_SIZE,
-	       SX_FONT_MAX_PIXEL_SIZE);
+	printf(
+	    "Modes (one; default --probe):\n"
+	    "  --probe              metadata only; no pixels are returned\n"
+	    "  --thumbnail WxH|N    fit into a WxH (or NxN) box, aspect kept, never enlarged\n"
+	    "  --full               full-size image, refused above --max-pixels\n"
+	    "Options:\n"
+	    "  --rgba | --rgb       pixel layout of image answers (default --rgba)\n"
+	    "  --auto-alpha         RGB when every pixel of the answer is opaque, else RGBA\n"
+	    "  --max-pixels N       largest source width*height to decode (default %" PRIu64 ")\n"
+	    "  --max-input-bytes N  largest input accepted (default %" PRIu64 ")\n"
+	    "  --memory N           memory pool cap in bytes (default %" PRIu64 ", minimum %" PRIu64
+	    ")\n"
+	    "  --cpu-seconds N      CPU time limit; the kernel kills past it (default %u)\n"
+	    "  --color srgb|raw     images: convert to sRGB by the embedded ICC profile or\n"
+	    "                       colour chunks (default srgb), or keep stored values\n"
+	    "  --face N             face index in a font collection (fonts only, default 0)\n"
+	    "  --text UTF8          font preview text instead of the sample (at most %u bytes,\n"
+	    "                       no control characters)\n"
+	    "  --font-size PX       font preview em size in pixels (%u to %u; default: fitted)\n"
+	    "  --sandbox-report     cross the line, then answer only which sandbox is in force:\n"
+	    "                       metadata format=sandbox, sandbox=strict|filter\n"
+	    "  --posture-check      cross the line, then make a forbidden system call: the\n"
+	    "                       process must die by SIGKILL (SIGSYS under a filter); if\n"
+	    "                       it survives it answers format=posture, survived=true\n"
+	    "  --version            print the release and wire versions\n"
+	    "  --help               this text\n"
+	    "Numbers take an optional k, M or G (binary) suffix.\n\n"
+	    "Input is fd 0: a regular file is mapped, a pipe is read to EOF. The answer is one\n"
+	    "binary message on fd 1 (see PROTOCOL.md); exit 0 after a result, 1 after an error\n"
+	    "message. After setup the process runs in seccomp strict mode (under a seccomp\n"
+	    "filter already in force, an equally strict filter): it can only read, write and\n"
+	    "exit. It prints nothing on stderr.\n",
+	    SX_PIXELS_DEFAULT, SX_INPUT_DEFAULT_BYTES, SX_POOL_DEFAULT_BYTES, SX_POOL_MIN_BYTES,
+	    SX_CPU_SECONDS_DEFAULT, SX_FONT_TEXT_MAX_BYTES, SX_FONT_MIN_PIXEL_SIZE,
+	    SX_FONT_MAX_PIXEL_SIZE);
 }

@@ -168,13 +168,34 @@ uint8_t *sx_orient_rgba(const uint8_t *src, uint32_t w, uint32_t h, int orientat
 		for (uint32_t x = 0; x < ow; x++) {
 			uint32_t sx, sy;
 			switch (orientation) {
-			case 2: sx = w - 1 - x; sy = y; break;
-			case 3: sx = w - 1 - x; sy = h - 1 - y; break;
-			case 4: sx = x; sy = h - 1 - y; break;
-			case 5: sx = y; sy = x; break;
-			case 6: sx = y; sy = h - 1 - x; break;
-			case 7: sx = w - 1 - y; sy = h - 1 - x; break;
-			default: sx = w - 1 - y; sy = x; break; /* 8 */
+			case 2:
+				sx = w - 1 - x;
+				sy = y;
+				break;
+			case 3:
+				sx = w - 1 - x;
+				sy = h - 1 - y;
+				break;
+			case 4:
+				sx = x;
+				sy = h - 1 - y;
+				break;
+			case 5:
+				sx = y;
+				sy = x;
+				break;
+			case 6:
+				sx = y;
+				sy = h - 1 - x;
+				break;
+			case 7:
+				sx = w - 1 - y;
+				sy = h - 1 - x;
+				break;
+			default:
+				sx = w - 1 - y;
+				sy = x;
+				break; /* 8 */
 			}
 			d[(size_t)y * ow + x] = s[(size_t)sy * w + sx];
 		}
@@ -201,14 +222,15 @@ static bool all_opaque(const uint8_t *rgba, uint32_t w, uint32_t h)
 	return true;
 }
 
-enum sx_status sx_finish_rgba(const struct sx_request *req, uint8_t *rgba, uint32_t w,
-			      uint32_t h, int orientation, struct sx_result *result)
+enum sx_status sx_finish_rgba(const struct sx_request *req, uint8_t *rgba, uint32_t w, uint32_t h,
+			      int orientation, struct sx_result *result)
 {
 	if (orientation >= 2 && orientation <= 8) {
 		uint8_t *turned = sx_orient_rgba(rgba, w, h, orientation);
 		free(rgba);
 		if (!turned)
-			return sx_fail(result, SX_ERR_NO_MEMORY, "no memory to turn the picture upright");
+			return sx_fail(result, SX_ERR_NO_MEMORY,
+				       "no memory to turn the picture upright");
 		rgba = turned;
 		if (sx_orientation_swaps(orientation)) {
 			uint32_t t = w;

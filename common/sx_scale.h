@@ -46,7 +46,7 @@ struct sx_result;
  * mean 1) to RGBA `rgba` (w x h, owned: taken over, freed on failure), drops alpha when
  * the request asks for RGB, and hands the pixels to result->image. Returns SX_OK, or
  * SX_ERR_NO_MEMORY with result->detail set. */
-enum sx_status sx_finish_rgba(const struct sx_request *req, uint8_t *rgba, uint32_t w,
-			      uint32_t h, int orientation, struct sx_result *result);
+enum sx_status sx_finish_rgba(const struct sx_request *req, uint8_t *rgba, uint32_t w, uint32_t h,
+			      int orientation, struct sx_result *result);
 
 #endif

@@ -29,8 +29,8 @@ enum sx_status sx_setup(int argc, char **argv, const char *prog, const char *sum
 	/* Cap the pool before reading input, so a large pipe input already counts. */
 	if (status == SX_OK && !sx_pool_set_cap((size_t)req->memory))
 		status = sx_fail(result, SX_ERR_INTERNAL, "cannot set up the memory pool");
-	/* --sandbox-report and --posture-check are about the sandbox, not the input: an empty or oversized input does
-	 * not stop it; a bad request or a failed setup step does. */
+	/* --sandbox-report and --posture-check are about the sandbox, not the input: an empty or
+	 * oversized input does not stop it; a bad request or a failed setup step does. */
 	bool report = status == SX_OK && req->sandbox_report;
 	bool posture = status == SX_OK && req->posture_check;
 	if (status == SX_OK)

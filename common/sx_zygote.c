@@ -327,8 +327,8 @@ static void start(int sock, const struct sx_family *family)
 	/* Children must be ours to reap: an inherited SIG_IGN would have the kernel reap them. */
 	signal(SIGCHLD, SIG_DFL);
 	struct rlimit no_core = {0, 0};
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 ||
-	    setrlimit(RLIMIT_CORE, &no_core) != 0)
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || setrlimit(RLIMIT_CORE, &no_core) != 0)
 		cannot_start("cannot apply prctl flags and rlimits");
 	/* A failed warm-up is remembered: each child's own call answers it after the line. */
 	void *ctx;
@@ -363,7 +363,7 @@ __attribute__((noinline, no_stack_protector)) static void renew_stack_canary(voi
 }
 
 __attribute__((no_stack_protector)) void sx_zygote_serve_if_asked(int *argc, char ***argv,
-								   const struct sx_family *family)
+								  const struct sx_family *family)
 {
 	if (*argc != 3 || strcmp((*argv)[1], "--server") != 0)
 		return;

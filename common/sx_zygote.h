@@ -3,9 +3,9 @@
  * Phase: the very first call in main(), before setup. Without `--server FD` as the whole
  * argv, sx_zygote_serve_if_asked() returns at once and changes nothing: one-shot mode.
  * With it, the process becomes a zygote: it runs the family's warm-up (sx_family.h) once,
- * closes every fd but the socket FD (a Unix SOCK_SEQPACKET socket the client passed), says READY, and then serves
- * requests (PROTOCOL.md, "Fork-server requests") until the client closes its end. Per
- * request it forks; the function returns only in that child, with `*argc`/`*argv` replaced by
+ * closes every fd but the socket FD (a Unix SOCK_SEQPACKET socket the client passed), says READY,
+ * and then serves requests (PROTOCOL.md, "Fork-server requests") until the client closes its end.
+ * Per request it forks; the function returns only in that child, with `*argc`/`*argv` replaced by
  * the request's arguments (argv[0] kept), fds 0, 1 and 2 the request's input, answer and
  * stderr, and no other fd open, so main() goes on exactly as in one-shot mode: setup,
  * warm-up (cheap the second time), the strict line, extract, answer, exit. The child gets a

@@ -1,4 +1,5 @@
-/* fuzz_image.c: libFuzzer harness over the whole sx-image family (sniffing included): the production path. */
+/* fuzz_image.c: libFuzzer harness over the whole sx-image family (sniffing included): the
+ * production path. */
 #include "image_core.h"
 #include "fuzz_request.h"
 

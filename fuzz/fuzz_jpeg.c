@@ -1,4 +1,5 @@
-/* fuzz_jpeg.c: libFuzzer harness over sx-image, seeded with JPEGs and the JPEG dictionary: the production path. */
+/* fuzz_jpeg.c: libFuzzer harness over sx-image, seeded with JPEGs and the JPEG dictionary: the
+ * production path. */
 #include "image_core.h"
 #include "fuzz_request.h"
 

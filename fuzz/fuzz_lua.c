@@ -1,4 +1,5 @@
-/* fuzz_lua.c: libFuzzer harness over the sx-lua family (Lua 5.4 syntax check): the production path. */
+/* fuzz_lua.c: libFuzzer harness over the sx-lua family (Lua 5.4 syntax check): the production path.
+ */
 #include "lua_core.h"
 #include "fuzz_request.h"
 

@@ -74,11 +74,12 @@ static inline void fuzz_run(const struct sx_family *family, const uint8_t *data,
 		if (!im->pixels || im->width == 0 || im->height == 0 ||
 		    (im->channels != 3 && im->channels != 4) || im->channels != req.channels)
 			__builtin_trap();
-		if (req.mode == SX_MODE_THUMBNAIL && (im->width > req.box_w || im->height > req.box_h))
+		if (req.mode == SX_MODE_THUMBNAIL &&
+		    (im->width > req.box_w || im->height > req.box_h))
 			__builtin_trap();
 		/* Touch the last pixel byte: ASan catches a buffer shorter than claimed. */
 		volatile uint8_t last =
-			im->pixels[(size_t)im->width * im->height * im->channels - 1];
+		    im->pixels[(size_t)im->width * im->height * im->channels - 1];
 		(void)last;
 	}
 	if (status == SX_OK && result.kind == SX_RESULT_META && !sx_meta_ok(&result.meta))
@@ -93,26 +94,26 @@ static inline void fuzz_run(const struct sx_family *family, const uint8_t *data,
  * 6.7 KB MP4 whose sample table asks for 2 GB got the harness 2.8 GB of RSS and an
  * out-of-memory report, where the extractor answers NO_MEMORY at once. ASan is told to
  * refuse, with NULL as the pool does, any one allocation over the request's memory. */
-#define SX_FUZZ_HARNESS(family)                                                              \
-	const char *__asan_default_options(void);                                              \
-	const char *__asan_default_options(void)                                               \
-	{                                                                                      \
-		return "allocator_may_return_null=1:max_allocation_size_mb=" FUZZ_STRING(     \
-			FUZZ_MEMORY_MIB);                                                      \
-	}                                                                                      \
-	int LLVMFuzzerInitialize(int *argc, char ***argv);                                     \
-	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);                          \
-	int LLVMFuzzerInitialize(int *argc, char ***argv)                                      \
-	{                                                                                      \
-		(void)argc;                                                                    \
-		(void)argv;                                                                    \
-		fuzz_warm_up(&(family));                                                       \
-		return 0;                                                                      \
-	}                                                                                      \
-	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)                           \
-	{                                                                                      \
-		fuzz_run(&(family), data, size);                                               \
-		return 0;                                                                      \
+#define SX_FUZZ_HARNESS(family)                                                                    \
+	const char *__asan_default_options(void);                                                  \
+	const char *__asan_default_options(void)                                                   \
+	{                                                                                          \
+		return "allocator_may_return_null=1:max_allocation_size_mb=" FUZZ_STRING(          \
+		    FUZZ_MEMORY_MIB);                                                              \
+	}                                                                                          \
+	int LLVMFuzzerInitialize(int *argc, char ***argv);                                         \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);                              \
+	int LLVMFuzzerInitialize(int *argc, char ***argv)                                          \
+	{                                                                                          \
+		(void)argc;                                                                        \
+		(void)argv;                                                                        \
+		fuzz_warm_up(&(family));                                                           \
+		return 0;                                                                          \
+	}                                                                                          \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)                               \
+	{                                                                                          \
+		fuzz_run(&(family), data, size);                                                   \
+		return 0;                                                                          \
 	}
 
 #endif

@@ -16,7 +16,7 @@ packages=(
   python3 python3-pil python3-pytest python3-hypothesis mypy python3-tqdm python3-distributed
   dpkg-dev debhelper fakeroot
   strace
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format
 )
 
 missing=()

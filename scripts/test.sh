@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/test.sh: the one test command. Sets up (apt + build) then runs every test:
-# the C tests under CTest, the same CTest (fixture replay through every fuzz harness)
+# the C formatting check, the C tests under CTest, the same CTest (fixture replay through every fuzz harness)
 # in an ASan/UBSan build, the Debian package (built, unpacked, doctor), then
 # the Python tests under pytest (Debian's python3).
 # With CI=true (as in .ci/run) it also fuzzes each harness for SX_FUZZ_SECONDS (60).
@@ -9,6 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+
+echo "== C formatting (scripts/check_format.sh, clang-format with .clang-format)"
+bash scripts/check_format.sh
 
 echo "== C tests (ctest)"
 ctest --test-dir build --output-on-failure

@@ -24,11 +24,11 @@ struct sx_font_engine {
  * validators and SVG/SDF renderers are never asked for; the drivers would each accept a
  * font format of their own. */
 static const char *const unwanted_modules[] = {
-	"type1", "t1cid", "type42", "pfr", "winfonts", "pcf", "bdf",
-	"raster1", "ot-svg", "sdf", "bsdf", "gxvalid", "otvalid",
+    "type1",   "t1cid",	 "type42", "pfr",  "winfonts", "pcf",	  "bdf",
+    "raster1", "ot-svg", "sdf",	   "bsdf", "gxvalid",  "otvalid",
 };
 static const char *const required_modules[] = {
-	"sfnt", "truetype", "cff", "psaux", "psnames", "pshinter", "autofitter", "smooth",
+    "sfnt", "truetype", "cff", "psaux", "psnames", "pshinter", "autofitter", "smooth",
 };
 
 static void *ft_alloc(FT_Memory memory, long size)
@@ -95,8 +95,8 @@ struct container {
 };
 
 static const struct container containers[] = {
-	{"\x00\x01\x00\x00", "truetype"}, {"true", "truetype"}, {"OTTO", "opentype"},
-	{"ttcf", "collection"},           {"wOFF", "woff"},     {"wOF2", "woff2"},
+    {"\x00\x01\x00\x00", "truetype"}, {"true", "truetype"}, {"OTTO", "opentype"},
+    {"ttcf", "collection"},	      {"wOFF", "woff"},	    {"wOF2", "woff2"},
 };
 
 /* The `format` for a signature sx-font reads; NULL otherwise, with the error set. */
@@ -113,9 +113,10 @@ static const char *sniff(const uint8_t *data, size_t size, struct sx_result *res
 				  containers[i].format);
 		return NULL;
 	}
-	*status = sx_fail(result, SX_ERR_UNSUPPORTED,
-			  "not a TrueType, OpenType, collection, WOFF or WOFF2 font (looks like %s)",
-			  sx_magic_describe(data, size));
+	*status =
+	    sx_fail(result, SX_ERR_UNSUPPORTED,
+		    "not a TrueType, OpenType, collection, WOFF or WOFF2 font (looks like %s)",
+		    sx_magic_describe(data, size));
 	return NULL;
 }
 
@@ -156,8 +157,8 @@ static void list_faces(FT_Library lib, const uint8_t *data, size_t size, FT_Face
 	char buf[SX_META_STRING_MAX + 1];
 	size_t len = 0;
 	buf[0] = '\0';
-	long n = num_faces < (long)SX_FONT_MAX_LISTED_FACES ? num_faces
-							    : (long)SX_FONT_MAX_LISTED_FACES;
+	long n =
+	    num_faces < (long)SX_FONT_MAX_LISTED_FACES ? num_faces : (long)SX_FONT_MAX_LISTED_FACES;
 	for (long i = 0; i < n && len + 1 < sizeof buf; i++) {
 		if (i == open_face->face_index) {
 			append_face_name(buf, sizeof buf, &len, open_face);
@@ -322,29 +323,29 @@ static bool prepare_font(void **ctx)
 }
 
 static const char summary[] =
-	"Reads a TrueType or OpenType font (TrueType, CFF or CFF2 outlines, variable fonts at\n"
-	"their default instance, colour fonts: COLR/CPAL, CBDT, sbix; bitmap-only fonts), a\n"
-	"collection (--face N picks the face) or a WOFF/WOFF2 web font, through FreeType with\n"
-	"only its sfnt, TrueType and CFF drivers. The format comes from the file's signature\n"
-	"only; every font is first validated as browsers validate web fonts (table directory,\n"
-	"required tables, loca, hmtx, WOFF sizes), a defect answered bad input naming the\n"
-	"table. --probe returns names, face and glyph counts, units per em, outline type,\n"
-	"fixed pitch, colour, named instances, which of 28 scripts the cmap covers and what\n"
-	"was validated. --thumbnail and --full return a preview: the family name and a sample\n"
-	"of the first covered script (or --text, at --font-size), shaped by HarfBuzz,\n"
-	"antialiased, dark on transparent (--rgba) or on white (--rgb), fitted into the box\n"
-	"(--full: 1024x512).";
+    "Reads a TrueType or OpenType font (TrueType, CFF or CFF2 outlines, variable fonts at\n"
+    "their default instance, colour fonts: COLR/CPAL, CBDT, sbix; bitmap-only fonts), a\n"
+    "collection (--face N picks the face) or a WOFF/WOFF2 web font, through FreeType with\n"
+    "only its sfnt, TrueType and CFF drivers. The format comes from the file's signature\n"
+    "only; every font is first validated as browsers validate web fonts (table directory,\n"
+    "required tables, loca, hmtx, WOFF sizes), a defect answered bad input naming the\n"
+    "table. --probe returns names, face and glyph counts, units per em, outline type,\n"
+    "fixed pitch, colour, named instances, which of 28 scripts the cmap covers and what\n"
+    "was validated. --thumbnail and --full return a preview: the family name and a sample\n"
+    "of the first covered script (or --text, at --font-size), shaped by HarfBuzz,\n"
+    "antialiased, dark on transparent (--rgba) or on white (--rgb), fitted into the box\n"
+    "(--full: 1024x512).";
 
 const struct sx_family sx_font_family = {
-	.name = "sx-font",
-	.summary = summary,
-	.prepare = prepare_font,
-	.prepare_failure = "cannot initialise FreeType",
-	.extract = extract_font,
-	/* Hinted TrueType, CFF, unhinted WOFF through the autohinter, WOFF2: every module
-	 * and decompressor the engine keeps, through every mode and layout. */
-	.samples = &warm_fonts,
-	.modes = SX_FAMILY_ALL_MODES,
-	.warm_box_w = 96,
-	.warm_box_h = 40,
+    .name = "sx-font",
+    .summary = summary,
+    .prepare = prepare_font,
+    .prepare_failure = "cannot initialise FreeType",
+    .extract = extract_font,
+    /* Hinted TrueType, CFF, unhinted WOFF through the autohinter, WOFF2: every module
+     * and decompressor the engine keeps, through every mode and layout. */
+    .samples = &warm_fonts,
+    .modes = SX_FAMILY_ALL_MODES,
+    .warm_box_w = 96,
+    .warm_box_h = 40,
 };

@@ -7,8 +7,8 @@ static const char *ft_error_text(FT_Error err)
 	/* FreeType's documented way to build a table of its messages (fterrors.h); Debian's
 	 * build has no FT_Error_String. */
 #undef FTERRORS_H_
-#define FT_ERRORDEF(e, v, s)                                                                   \
-	case v:                                                                                \
+#define FT_ERRORDEF(e, v, s)                                                                       \
+	case v:                                                                                    \
 		return s;
 #define FT_ERROR_START_LIST switch (err) {
 #define FT_ERROR_END_LIST }

@@ -64,17 +64,17 @@ unsigned font_shape(struct font_shaper *s, const char *utf8, size_t len, struct 
 
 /* What font_validate.c checked, for the probe. */
 struct font_declared {
-	uint32_t tag;    /* 0: not compared (WOFF2's transformed glyf and loca) */
+	uint32_t tag;	 /* 0: not compared (WOFF2's transformed glyf and loca) */
 	uint32_t length; /* the decompressed length the WOFF/WOFF2 directory declares */
 };
 struct font_checks {
-	uint32_t sfnt_version;   /* of the face: 0x00010000, 'true', 'OTTO' (WOFF: its flavor) */
-	unsigned num_faces;      /* from the collection header; 1 otherwise */
-	unsigned num_tables;     /* table records of the face */
+	uint32_t sfnt_version;	 /* of the face: 0x00010000, 'true', 'OTTO' (WOFF: its flavor) */
+	unsigned num_faces;	 /* from the collection header; 1 otherwise */
+	unsigned num_tables;	 /* table records of the face */
 	int checksum_mismatches; /* sfnt and collections; -1 for WOFF and WOFF2 */
-	unsigned units_per_em;   /* head.unitsPerEm */
+	unsigned units_per_em;	 /* head.unitsPerEm */
 	const char *glyph_store; /* "glyf", "CFF", "CFF2", "CBDT", "sbix" or "EBDT" */
-	bool loca_rebuilt;       /* WOFF2 with transformed glyf: loca is FreeType's, not checked */
+	bool loca_rebuilt;	 /* WOFF2 with transformed glyf: loca is FreeType's, not checked */
 	unsigned num_declared;
 	struct font_declared declared[SX_FONT_MAX_TABLES];
 };

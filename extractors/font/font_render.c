@@ -36,7 +36,7 @@ struct text {
 struct placed {
 	int32_t left, top; /* top-left of the bitmap in pixels, y down */
 	uint32_t width, rows;
-	int color;       /* pixels: premultiplied RGBA (colour glyphs), else coverage */
+	int color;	 /* pixels: premultiplied RGBA (colour glyphs), else coverage */
 	uint8_t *pixels; /* width * rows bytes, or width * rows * 4 */
 };
 
@@ -87,8 +87,8 @@ static void add_ref(struct text *t, FT_UInt index, int gap, int32_t advance)
  * line, through HarfBuzz (joining, reordering, marks, right to left). With `whole`, the
  * line is shown only if the face maps every character (a name with holes would not be
  * the name). */
-static void add_text_line(struct text *t, struct font_shaper *shaper, FT_Face face,
-			  const char *s, unsigned max, int whole)
+static void add_text_line(struct text *t, struct font_shaper *shaper, FT_Face face, const char *s,
+			  unsigned max, int whole)
 {
 	if (t->lines >= MAX_LINES)
 		return;
@@ -96,8 +96,7 @@ static void add_text_line(struct text *t, struct font_shaper *shaper, FT_Face fa
 	size_t k = 0, len = strlen(s);
 	unsigned chars = 0;
 	uint32_t cp;
-	for (size_t n; (n = next_code_point(s, len, &cp)) > 0 && chars < max &&
-		       k + n < sizeof kept;
+	for (size_t n; (n = next_code_point(s, len, &cp)) > 0 && chars < max && k + n < sizeof kept;
 	     s += n, len -= n) {
 		/* Spaces and the joiners stay even without a glyph (a gap; a shaping hint). */
 		if (cp == ' ' || cp == 0x200C || cp == 0x200D ||
@@ -111,8 +110,8 @@ static void add_text_line(struct text *t, struct font_shaper *shaper, FT_Face fa
 	}
 	unsigned start = t->count, missing;
 	unsigned room = SX_FONT_MAX_GLYPHS - t->count;
-	unsigned n = font_shape(shaper, kept, k, t->refs + t->count, room < max ? room : max,
-				&missing);
+	unsigned n =
+	    font_shape(shaper, kept, k, t->refs + t->count, room < max ? room : max, &missing);
 	for (unsigned i = start; i < start + n; i++)
 		if (t->refs[i].gap)
 			t->refs[i].x_advance = (int32_t)(shaper->upem / 3);
@@ -145,8 +144,8 @@ static void add_fallback_line(struct text *t, FT_Face face, unsigned max)
 	if (face->charmap) {
 		FT_UInt g;
 		FT_ULong c = FT_Get_First_Char(face, &g);
-		for (unsigned steps = 0; g != 0 && steps < SX_FONT_MAX_CHARMAP_STEPS &&
-					 t->count - start < max;
+		for (unsigned steps = 0;
+		     g != 0 && steps < SX_FONT_MAX_CHARMAP_STEPS && t->count - start < max;
 		     steps++) {
 			if (c > 0x20 && !(c >= 0x7F && c < 0xA0))
 				add_ref(t, g, 0, glyph_advance(face, g));
@@ -179,7 +178,7 @@ static void preview_box(const struct sx_request *req, uint32_t *w, uint32_t *h)
 	*w = req->mode == SX_MODE_THUMBNAIL ? req->box_w : SX_FONT_FULL_WIDTH;
 	*h = req->mode == SX_MODE_THUMBNAIL ? req->box_h : SX_FONT_FULL_HEIGHT;
 	uint64_t cap = req->max_pixels < SX_FONT_MAX_CANVAS_PIXELS ? req->max_pixels
-								     : SX_FONT_MAX_CANVAS_PIXELS;
+								   : SX_FONT_MAX_CANVAS_PIXELS;
 	uint64_t area = (uint64_t)*w * *h;
 	if (cap > 0 && area > cap) {
 		double s = sqrt((double)cap / (double)area);
@@ -234,7 +233,8 @@ static FT_Error load_glyph(struct preview_job *job, FT_Face face, FT_UInt index)
 	if (job->strike)
 		return FT_Load_Glyph(face, index, FT_LOAD_DEFAULT | color);
 	if (job->hinting) {
-		FT_Error err = FT_Load_Glyph(face, index, FT_LOAD_DEFAULT | FT_LOAD_NO_BITMAP | color);
+		FT_Error err =
+		    FT_Load_Glyph(face, index, FT_LOAD_DEFAULT | FT_LOAD_NO_BITMAP | color);
 		if (err == 0)
 			return 0;
 		if (err == FT_Err_Out_Of_Memory)
@@ -280,8 +280,8 @@ static bool copy_bitmap(const FT_Bitmap *bm, struct placed *p)
 
 /* Renders the glyph at (x in 26.6, baseline y in pixels) and keeps a copy of its
  * pixels. */
-static void place_glyph(struct preview_job *job, FT_Face face, FT_UInt index, FT_Pos x,
-			int32_t y, unsigned px, enum sx_status *status)
+static void place_glyph(struct preview_job *job, FT_Face face, FT_UInt index, FT_Pos x, int32_t y,
+			unsigned px, enum sx_status *status)
 {
 	FT_Error err = load_glyph(job, face, index);
 	if (err == FT_Err_Out_Of_Memory)
@@ -380,12 +380,14 @@ static enum sx_status no_ink_failure(FT_Face face, struct sx_result *result)
 	if (format && strcmp(format, "TrueType") == 0) {
 		for (size_t i = 0; i < sizeof outline_tables / sizeof outline_tables[0]; i++) {
 			FT_ULong length = 0;
-			if (FT_Load_Sfnt_Table(face, outline_tables[i].tag, 0, NULL, &length) != 0 ||
+			if (FT_Load_Sfnt_Table(face, outline_tables[i].tag, 0, NULL, &length) !=
+				0 ||
 			    length == 0)
-				return sx_fail(result, SX_ERR_BAD_INPUT,
-					       "the %s table is missing or runs past the end of the "
-					       "file: no outline can be read",
-					       outline_tables[i].name);
+				return sx_fail(
+				    result, SX_ERR_BAD_INPUT,
+				    "the %s table is missing or runs past the end of the "
+				    "file: no outline can be read",
+				    outline_tables[i].name);
 		}
 	}
 	return sx_fail(result, SX_ERR_UNSUPPORTED, "font has no renderable glyphs");
@@ -432,7 +434,8 @@ static enum sx_status compose(struct preview_job *job, unsigned px, uint32_t *ou
 				if (src[3] == 0)
 					continue;
 				for (int c = 0; c < 4; c++)
-					dst[c] = (uint8_t)(src[c] + (dst[c] * (255u - src[3]) + 127) / 255);
+					dst[c] = (uint8_t)(src[c] +
+							   (dst[c] * (255u - src[3]) + 127) / 255);
 			}
 		}
 	}
@@ -504,8 +507,9 @@ static enum sx_status run_preview(struct preview_job *job, const struct sx_reque
 	double line_ratio = (double)(face->ascender - face->descender) / (double)upem;
 	line_ratio = line_ratio < 1.0 ? 1.0 : line_ratio > 2.0 ? 2.0 : line_ratio;
 	/* --font-size: that em size, the render still fitted into the box (never enlarged). */
-	unsigned px = req->font_size ? req->font_size
-				     : choose_pixel_size(face, &job->text, box_w, box_h, line_ratio);
+	unsigned px = req->font_size
+			  ? req->font_size
+			  : choose_pixel_size(face, &job->text, box_w, box_h, line_ratio);
 	FT_Error err;
 	if (job->strike) {
 		int best = 0;
@@ -516,9 +520,9 @@ static enum sx_status run_preview(struct preview_job *job, const struct sx_reque
 		}
 		long ppem = face->available_sizes[best].y_ppem / 64;
 		err = FT_Select_Size(face, best);
-		px = ppem < 1 ? 1 : ppem > 4 * (long)SX_FONT_MAX_PIXEL_SIZE
-					 ? 4 * SX_FONT_MAX_PIXEL_SIZE
-					 : (unsigned)ppem;
+		px = ppem < 1				       ? 1
+		     : ppem > 4 * (long)SX_FONT_MAX_PIXEL_SIZE ? 4 * SX_FONT_MAX_PIXEL_SIZE
+							       : (unsigned)ppem;
 	} else {
 		err = FT_Set_Pixel_Sizes(face, 0, px);
 	}
@@ -538,7 +542,8 @@ static enum sx_status run_preview(struct preview_job *job, const struct sx_reque
 	if (tw != w || th != h) {
 		uint8_t *scaled = sx_downscale_rgba(job->canvas, w, h, tw, th);
 		if (!scaled)
-			return sx_fail(result, SX_ERR_NO_MEMORY, "no memory to scale to %ux%u", tw, th);
+			return sx_fail(result, SX_ERR_NO_MEMORY, "no memory to scale to %ux%u", tw,
+				       th);
 		free(job->canvas);
 		job->canvas = scaled;
 		w = tw;

@@ -60,9 +60,9 @@ unsigned font_shape(struct font_shaper *s, const char *utf8, size_t len, struct 
 		hb_glyph_info_t *info = hb_buffer_get_glyph_infos(b, &count);
 		hb_glyph_position_t *pos = hb_buffer_get_glyph_positions(b, &count);
 		for (unsigned i = 0; i < count && n < max; i++, n++) {
-			out[n] = (struct glyph_ref){info[i].codepoint, info[i].codepoint == 0,
-						    pos[i].x_advance, pos[i].x_offset,
-						    pos[i].y_offset};
+			out[n] =
+			    (struct glyph_ref){info[i].codepoint, info[i].codepoint == 0,
+					       pos[i].x_advance, pos[i].x_offset, pos[i].y_offset};
 			*missing += info[i].codepoint == 0;
 		}
 	}

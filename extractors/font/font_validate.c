@@ -23,7 +23,7 @@
 
 #include FT_TRUETYPE_TABLES_H
 
-#define TAG(a, b, c, d)                                                                        \
+#define TAG(a, b, c, d)                                                                            \
 	(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
 
 /* "cmap" of a tag (printable by construction: tags are checked before they are named). */
@@ -68,8 +68,8 @@ static enum sx_status check_overlaps(struct record *recs, unsigned n, const char
 			continue;
 		if (recs[i].offset < end) {
 			char a[5], b[5];
-			return sx_fail(result, SX_ERR_BAD_INPUT, "%s: tables %s and %s overlap", what,
-				       tag_name(end_tag, a), tag_name(recs[i].tag, b));
+			return sx_fail(result, SX_ERR_BAD_INPUT, "%s: tables %s and %s overlap",
+				       what, tag_name(end_tag, a), tag_name(recs[i].tag, b));
 		}
 		end = (uint64_t)recs[i].offset + recs[i].length;
 		end_tag = recs[i].tag;
@@ -92,10 +92,10 @@ static bool printable_tag(uint32_t tag)
 static bool required_tag(uint32_t tag)
 {
 	static const uint32_t tags[] = {
-		TAG('c', 'm', 'a', 'p'), TAG('h', 'e', 'a', 'd'), TAG('h', 'h', 'e', 'a'),
-		TAG('h', 'm', 't', 'x'), TAG('m', 'a', 'x', 'p'), TAG('n', 'a', 'm', 'e'),
-		TAG('p', 'o', 's', 't'), TAG('O', 'S', '/', '2'), TAG('l', 'o', 'c', 'a'),
-		TAG('g', 'l', 'y', 'f'), TAG('C', 'F', 'F', ' '), TAG('C', 'F', 'F', '2'),
+	    TAG('c', 'm', 'a', 'p'), TAG('h', 'e', 'a', 'd'), TAG('h', 'h', 'e', 'a'),
+	    TAG('h', 'm', 't', 'x'), TAG('m', 'a', 'x', 'p'), TAG('n', 'a', 'm', 'e'),
+	    TAG('p', 'o', 's', 't'), TAG('O', 'S', '/', '2'), TAG('l', 'o', 'c', 'a'),
+	    TAG('g', 'l', 'y', 'f'), TAG('C', 'F', 'F', ' '), TAG('C', 'F', 'F', '2'),
 	};
 	for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++)
 		if (tags[i] == tag)
@@ -133,19 +133,21 @@ static enum sx_status check_sfnt_directory(const uint8_t *data, size_t size, uin
 {
 	if ((uint64_t)at + 12 > size)
 		return sx_fail(result, SX_ERR_BAD_INPUT,
-			       "table directory: the %zu-byte file ends inside the sfnt header", size);
+			       "table directory: the %zu-byte file ends inside the sfnt header",
+			       size);
 	uint32_t version = sx_get_be32(data + at);
 	unsigned n = sx_get_be16(data + at + 4);
 	if (n == 0)
 		return sx_fail(result, SX_ERR_BAD_INPUT, "table directory: no table");
 	if (n > SX_FONT_MAX_TABLES)
-		return sx_fail(result, SX_ERR_BAD_INPUT, "table directory: %u tables (at most %u)", n,
-			       SX_FONT_MAX_TABLES);
+		return sx_fail(result, SX_ERR_BAD_INPUT, "table directory: %u tables (at most %u)",
+			       n, SX_FONT_MAX_TABLES);
 	uint64_t dir_end = (uint64_t)at + 12 + 16ull * n;
 	if (dir_end > size)
-		return sx_fail(result, SX_ERR_BAD_INPUT,
-			       "table directory: %u records end at byte %llu, past the %zu-byte file",
-			       n, (unsigned long long)dir_end, size);
+		return sx_fail(
+		    result, SX_ERR_BAD_INPUT,
+		    "table directory: %u records end at byte %llu, past the %zu-byte file", n,
+		    (unsigned long long)dir_end, size);
 	struct record *recs = malloc(n * sizeof *recs);
 	if (!recs)
 		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for the table directory");
@@ -159,24 +161,31 @@ static enum sx_status check_sfnt_directory(const uint8_t *data, size_t size, uin
 		uint32_t sum = sx_get_be32(r + 4);
 		recs[i] = rec;
 		if (!printable_tag(rec.tag)) {
-			status = sx_fail(result, SX_ERR_BAD_INPUT,
-					 "table directory: record %u has a tag that is not ASCII", i);
+			status =
+			    sx_fail(result, SX_ERR_BAD_INPUT,
+				    "table directory: record %u has a tag that is not ASCII", i);
 		} else if (i > 0 && rec.tag <= prev) {
-			snprintf(why, sizeof why, "table record %u out of tag order (the directory "
-				 "must be sorted, without duplicates)", i);
+			snprintf(why, sizeof why,
+				 "table record %u out of tag order (the directory "
+				 "must be sorted, without duplicates)",
+				 i);
 			status = bad(result, rec.tag, why);
 		} else if (rec.offset < header_end ||
 			   (rec.offset < dir_end && (uint64_t)rec.offset + rec.length > at)) {
-			snprintf(why, sizeof why, "table offset %u lies inside the table directory "
-				 "(bytes %u to %llu)", rec.offset, at, (unsigned long long)dir_end);
+			snprintf(why, sizeof why,
+				 "table offset %u lies inside the table directory "
+				 "(bytes %u to %llu)",
+				 rec.offset, at, (unsigned long long)dir_end);
 			status = bad(result, rec.tag, why);
 		} else if (rec.offset % 4 != 0) {
 			snprintf(why, sizeof why, "table offset %u is not a multiple of 4",
 				 rec.offset);
 			status = bad(result, rec.tag, why);
 		} else if ((uint64_t)rec.offset + rec.length > size) {
-			snprintf(why, sizeof why, "table runs past the end of the file (offset %u + "
-				 "length %u > %zu bytes)", rec.offset, rec.length, size);
+			snprintf(why, sizeof why,
+				 "table runs past the end of the file (offset %u + "
+				 "length %u > %zu bytes)",
+				 rec.offset, rec.length, size);
 			status = bad(result, rec.tag, why);
 		} else if (rec.length == 0 && required_tag(rec.tag)) {
 			status = bad(result, rec.tag, "table record of length 0");
@@ -207,22 +216,23 @@ static enum sx_status check_collection(const uint8_t *data, size_t size, unsigne
 	if (major != 1 && major != 2)
 		return sx_fail(result, SX_ERR_BAD_INPUT, "collection: version %u", major);
 	if (n == 0 || n > SX_FONT_MAX_COLLECTION_FACES)
-		return sx_fail(result, SX_ERR_BAD_INPUT, "collection: %u faces (1 to %u allowed)", n,
-			       SX_FONT_MAX_COLLECTION_FACES);
+		return sx_fail(result, SX_ERR_BAD_INPUT, "collection: %u faces (1 to %u allowed)",
+			       n, SX_FONT_MAX_COLLECTION_FACES);
 	if (12 + 4ull * n > size)
 		return sx_fail(result, SX_ERR_BAD_INPUT,
 			       "collection: %u face offsets do not fit in %zu bytes", n, size);
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t off = sx_get_be32(data + 12 + 4 * i);
 		if (off < 12 + 4ull * n || (uint64_t)off + 12 > size)
-			return sx_fail(result, SX_ERR_BAD_INPUT,
-				       "collection: face %u at offset %u, outside the %zu-byte file",
-				       i, off, size);
+			return sx_fail(
+			    result, SX_ERR_BAD_INPUT,
+			    "collection: face %u at offset %u, outside the %zu-byte file", i, off,
+			    size);
 	}
 	checks->num_faces = n;
 	if (face >= n)
-		return sx_fail(result, SX_ERR_BAD_REQUEST, "face %u requested; the font has %u", face,
-			       n);
+		return sx_fail(result, SX_ERR_BAD_REQUEST, "face %u requested; the font has %u",
+			       face, n);
 	return check_sfnt_directory(data, size, sx_get_be32(data + 12 + 4 * face),
 				    (uint32_t)(12 + 4 * n), checks, result);
 }
@@ -244,7 +254,8 @@ static enum sx_status check_woff(const uint8_t *data, size_t size, struct font_c
 		return sx_fail(result, SX_ERR_BAD_INPUT, "WOFF: reserved field is not 0");
 	uint64_t dir_end = 44 + 20ull * n;
 	if (dir_end > size)
-		return sx_fail(result, SX_ERR_BAD_INPUT, "WOFF: the table directory runs past the end");
+		return sx_fail(result, SX_ERR_BAD_INPUT,
+			       "WOFF: the table directory runs past the end");
 	struct record *recs = malloc(n * sizeof *recs);
 	if (!recs)
 		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for the table directory");
@@ -263,16 +274,18 @@ static enum sx_status check_woff(const uint8_t *data, size_t size, struct font_c
 		else if (i > 0 && rec.tag <= prev)
 			status = bad(result, rec.tag, "WOFF table record out of tag order");
 		else if (rec.offset < dir_end || rec.offset % 4 != 0)
-			status = bad(result, rec.tag, "WOFF table offset inside the directory or not "
-						      "a multiple of 4");
+			status = bad(result, rec.tag,
+				     "WOFF table offset inside the directory or not "
+				     "a multiple of 4");
 		else if ((uint64_t)rec.offset + rec.length > size)
 			status = bad(result, rec.tag, "WOFF table runs past the end of the file");
 		else if (rec.length > orig)
-			status = bad(result, rec.tag, "WOFF compressed length larger than the "
-						      "declared original length");
+			status = bad(result, rec.tag,
+				     "WOFF compressed length larger than the "
+				     "declared original length");
 		else if (orig > SX_FONT_MAX_TABLE_BYTES) {
-			snprintf(why, sizeof why, "declares %u bytes decompressed (at most %u)", orig,
-				 (unsigned)SX_FONT_MAX_TABLE_BYTES);
+			snprintf(why, sizeof why, "declares %u bytes decompressed (at most %u)",
+				 orig, (unsigned)SX_FONT_MAX_TABLE_BYTES);
 			status = bad(result, rec.tag, why);
 		} else if (rec.length == 0 && required_tag(rec.tag))
 			status = bad(result, rec.tag, "table record of length 0");
@@ -318,27 +331,27 @@ static bool read_base128(const uint8_t *data, size_t size, size_t *pos, uint32_t
 }
 
 static const uint32_t woff2_known_tags[63] = {
-	TAG('c', 'm', 'a', 'p'), TAG('h', 'e', 'a', 'd'), TAG('h', 'h', 'e', 'a'),
-	TAG('h', 'm', 't', 'x'), TAG('m', 'a', 'x', 'p'), TAG('n', 'a', 'm', 'e'),
-	TAG('O', 'S', '/', '2'), TAG('p', 'o', 's', 't'), TAG('c', 'v', 't', ' '),
-	TAG('f', 'p', 'g', 'm'), TAG('g', 'l', 'y', 'f'), TAG('l', 'o', 'c', 'a'),
-	TAG('p', 'r', 'e', 'p'), TAG('C', 'F', 'F', ' '), TAG('V', 'O', 'R', 'G'),
-	TAG('E', 'B', 'D', 'T'), TAG('E', 'B', 'L', 'C'), TAG('g', 'a', 's', 'p'),
-	TAG('h', 'd', 'm', 'x'), TAG('k', 'e', 'r', 'n'), TAG('L', 'T', 'S', 'H'),
-	TAG('P', 'C', 'L', 'T'), TAG('V', 'D', 'M', 'X'), TAG('v', 'h', 'e', 'a'),
-	TAG('v', 'm', 't', 'x'), TAG('B', 'A', 'S', 'E'), TAG('G', 'D', 'E', 'F'),
-	TAG('G', 'P', 'O', 'S'), TAG('G', 'S', 'U', 'B'), TAG('E', 'B', 'S', 'C'),
-	TAG('J', 'S', 'T', 'F'), TAG('M', 'A', 'T', 'H'), TAG('C', 'B', 'D', 'T'),
-	TAG('C', 'B', 'L', 'C'), TAG('C', 'O', 'L', 'R'), TAG('C', 'P', 'A', 'L'),
-	TAG('S', 'V', 'G', ' '), TAG('s', 'b', 'i', 'x'), TAG('a', 'c', 'n', 't'),
-	TAG('a', 'v', 'a', 'r'), TAG('b', 'd', 'a', 't'), TAG('b', 'l', 'o', 'c'),
-	TAG('b', 's', 'l', 'n'), TAG('c', 'v', 'a', 'r'), TAG('f', 'd', 's', 'c'),
-	TAG('f', 'e', 'a', 't'), TAG('f', 'm', 't', 'x'), TAG('f', 'v', 'a', 'r'),
-	TAG('g', 'v', 'a', 'r'), TAG('h', 's', 't', 'y'), TAG('j', 'u', 's', 't'),
-	TAG('l', 'c', 'a', 'r'), TAG('m', 'o', 'r', 't'), TAG('m', 'o', 'r', 'x'),
-	TAG('o', 'p', 'b', 'd'), TAG('p', 'r', 'o', 'p'), TAG('t', 'r', 'a', 'k'),
-	TAG('Z', 'a', 'p', 'f'), TAG('S', 'i', 'l', 'f'), TAG('G', 'l', 'a', 't'),
-	TAG('G', 'l', 'o', 'c'), TAG('F', 'e', 'a', 't'), TAG('S', 'i', 'l', 'l'),
+    TAG('c', 'm', 'a', 'p'), TAG('h', 'e', 'a', 'd'), TAG('h', 'h', 'e', 'a'),
+    TAG('h', 'm', 't', 'x'), TAG('m', 'a', 'x', 'p'), TAG('n', 'a', 'm', 'e'),
+    TAG('O', 'S', '/', '2'), TAG('p', 'o', 's', 't'), TAG('c', 'v', 't', ' '),
+    TAG('f', 'p', 'g', 'm'), TAG('g', 'l', 'y', 'f'), TAG('l', 'o', 'c', 'a'),
+    TAG('p', 'r', 'e', 'p'), TAG('C', 'F', 'F', ' '), TAG('V', 'O', 'R', 'G'),
+    TAG('E', 'B', 'D', 'T'), TAG('E', 'B', 'L', 'C'), TAG('g', 'a', 's', 'p'),
+    TAG('h', 'd', 'm', 'x'), TAG('k', 'e', 'r', 'n'), TAG('L', 'T', 'S', 'H'),
+    TAG('P', 'C', 'L', 'T'), TAG('V', 'D', 'M', 'X'), TAG('v', 'h', 'e', 'a'),
+    TAG('v', 'm', 't', 'x'), TAG('B', 'A', 'S', 'E'), TAG('G', 'D', 'E', 'F'),
+    TAG('G', 'P', 'O', 'S'), TAG('G', 'S', 'U', 'B'), TAG('E', 'B', 'S', 'C'),
+    TAG('J', 'S', 'T', 'F'), TAG('M', 'A', 'T', 'H'), TAG('C', 'B', 'D', 'T'),
+    TAG('C', 'B', 'L', 'C'), TAG('C', 'O', 'L', 'R'), TAG('C', 'P', 'A', 'L'),
+    TAG('S', 'V', 'G', ' '), TAG('s', 'b', 'i', 'x'), TAG('a', 'c', 'n', 't'),
+    TAG('a', 'v', 'a', 'r'), TAG('b', 'd', 'a', 't'), TAG('b', 'l', 'o', 'c'),
+    TAG('b', 's', 'l', 'n'), TAG('c', 'v', 'a', 'r'), TAG('f', 'd', 's', 'c'),
+    TAG('f', 'e', 'a', 't'), TAG('f', 'm', 't', 'x'), TAG('f', 'v', 'a', 'r'),
+    TAG('g', 'v', 'a', 'r'), TAG('h', 's', 't', 'y'), TAG('j', 'u', 's', 't'),
+    TAG('l', 'c', 'a', 'r'), TAG('m', 'o', 'r', 't'), TAG('m', 'o', 'r', 'x'),
+    TAG('o', 'p', 'b', 'd'), TAG('p', 'r', 'o', 'p'), TAG('t', 'r', 'a', 'k'),
+    TAG('Z', 'a', 'p', 'f'), TAG('S', 'i', 'l', 'f'), TAG('G', 'l', 'a', 't'),
+    TAG('G', 'l', 'o', 'c'), TAG('F', 'e', 'a', 't'), TAG('S', 'i', 'l', 'l'),
 };
 
 static enum sx_status check_woff2(const uint8_t *data, size_t size, struct font_checks *checks,
@@ -351,8 +364,8 @@ static enum sx_status check_woff2(const uint8_t *data, size_t size, struct font_
 	unsigned n = sx_get_be16(data + 12);
 	uint32_t compressed = sx_get_be32(data + 20);
 	if (length != size)
-		return sx_fail(result, SX_ERR_BAD_INPUT, "WOFF2: header says %u bytes, file has %zu",
-			       length, size);
+		return sx_fail(result, SX_ERR_BAD_INPUT,
+			       "WOFF2: header says %u bytes, file has %zu", length, size);
 	if (n == 0 || n > SX_FONT_MAX_TABLES)
 		return sx_fail(result, SX_ERR_BAD_INPUT, "WOFF2: %u tables", n);
 	if (sx_get_be16(data + 14) != 0)
@@ -361,7 +374,8 @@ static enum sx_status check_woff2(const uint8_t *data, size_t size, struct font_
 	uint64_t decompressed = 0;
 	for (unsigned i = 0; i < n; i++) {
 		if (pos >= size)
-			return sx_fail(result, SX_ERR_BAD_INPUT, "WOFF2: directory runs past the end");
+			return sx_fail(result, SX_ERR_BAD_INPUT,
+				       "WOFF2: directory runs past the end");
 		uint8_t flags = data[pos++];
 		uint32_t tag;
 		if ((flags & 0x3F) == 0x3F) {
@@ -386,12 +400,14 @@ static enum sx_status check_woff2(const uint8_t *data, size_t size, struct font_
 		if (transformed && !read_base128(data, size, &pos, &stored))
 			return bad(result, tag, "WOFF2 transformLength is not a valid UIntBase128");
 		if (tag == TAG('l', 'o', 'c', 'a') && transformed && stored != 0)
-			return bad(result, tag, "WOFF2 transformed loca must have transformLength 0");
+			return bad(result, tag,
+				   "WOFF2 transformed loca must have transformLength 0");
 		if (orig > SX_FONT_MAX_TABLE_BYTES || stored > SX_FONT_MAX_TABLE_BYTES)
-			return bad(result, tag, "WOFF2 table declares more bytes than sx-font reads");
+			return bad(result, tag,
+				   "WOFF2 table declares more bytes than sx-font reads");
 		if (i < SX_FONT_MAX_TABLES)
-			checks->declared[i] = (struct font_declared){glyf_loca && transformed ? 0 : tag,
-								     orig};
+			checks->declared[i] =
+			    (struct font_declared){glyf_loca && transformed ? 0 : tag, orig};
 		if (glyf_loca && transformed)
 			checks->loca_rebuilt = true;
 		decompressed += stored;
@@ -432,10 +448,10 @@ enum sx_status font_validate_container(const uint8_t *data, size_t size, unsigne
 		status = check_woff2(data, size, checks, result);
 	else
 		status = check_sfnt_directory(data, size, 0, 0, checks, result);
-	if (status == SX_OK && magic != TAG('t', 't', 'c', 'f') && magic != TAG('w', 'O', 'F', '2') &&
-	    face > 0)
-		status = sx_fail(result, SX_ERR_BAD_REQUEST, "face %u requested; the font has 1",
-				 face);
+	if (status == SX_OK && magic != TAG('t', 't', 'c', 'f') &&
+	    magic != TAG('w', 'O', 'F', '2') && face > 0)
+		status =
+		    sx_fail(result, SX_ERR_BAD_REQUEST, "face %u requested; the font has 1", face);
 	return status;
 }
 
@@ -449,8 +465,8 @@ struct table {
 
 /* Loads a table into malloc'd memory (absent: present false). Tables of glyph data are
  * only measured (`measure_only`), never copied. */
-static enum sx_status load_table(FT_Face face, uint32_t tag, bool measure_only,
-				 struct table *t, struct sx_result *result)
+static enum sx_status load_table(FT_Face face, uint32_t tag, bool measure_only, struct table *t,
+				 struct sx_result *result)
 {
 	*t = (struct table){NULL, 0, false};
 	FT_ULong len = 0;
@@ -472,7 +488,7 @@ static enum sx_status load_table(FT_Face face, uint32_t tag, bool measure_only,
 
 struct tables {
 	struct table head, hhea, maxp, hmtx, loca, glyf, cmap, name, post, os2, cff, cff2, cbdt,
-		cblc, sbix, ebdt, eblc, colr, cpal;
+	    cblc, sbix, ebdt, eblc, colr, cpal;
 };
 
 static void free_tables(struct tables *t)
@@ -483,12 +499,12 @@ static void free_tables(struct tables *t)
 		free(all[i]->p);
 }
 
-#define NEED(t, tag, min, what)                                                                \
-	do {                                                                                   \
-		if (!(t).present)                                                              \
-			return bad(result, tag, "required table missing");                    \
-		if ((t).len < (min))                                                           \
-			return bad(result, tag, what);                                         \
+#define NEED(t, tag, min, what)                                                                    \
+	do {                                                                                       \
+		if (!(t).present)                                                                  \
+			return bad(result, tag, "required table missing");                         \
+		if ((t).len < (min))                                                               \
+			return bad(result, tag, what);                                             \
 	} while (0)
 
 static enum sx_status check_loca(const struct tables *t, unsigned num_glyphs, int long_loca,
@@ -507,13 +523,16 @@ static enum sx_status check_loca(const struct tables *t, unsigned num_glyphs, in
 		uint64_t off = long_loca ? sx_get_be32(t->loca.p + 4 * i)
 					 : 2ull * sx_get_be16(t->loca.p + 2 * i);
 		if (off < prev) {
-			snprintf(why, sizeof why, "offset of glyph %u (%llu) before that of glyph %u",
-				 i, (unsigned long long)off, i - 1);
+			snprintf(why, sizeof why,
+				 "offset of glyph %u (%llu) before that of glyph %u", i,
+				 (unsigned long long)off, i - 1);
 			return bad(result, tag, why);
 		}
 		if (off > t->glyf.len) {
-			snprintf(why, sizeof why, "offset of glyph %u (%llu) past the end of glyf "
-				 "(%lu bytes)", i, (unsigned long long)off, (unsigned long)t->glyf.len);
+			snprintf(why, sizeof why,
+				 "offset of glyph %u (%llu) past the end of glyf "
+				 "(%lu bytes)",
+				 i, (unsigned long long)off, (unsigned long)t->glyf.len);
 			return bad(result, tag, why);
 		}
 		prev = off;
@@ -563,16 +582,16 @@ static enum sx_status check_tables(FT_Face face, struct tables *t, struct font_c
 		uint32_t tag;
 		bool measure_only;
 	} want[] = {
-		{&t->head, TAG('h', 'e', 'a', 'd'), false}, {&t->hhea, TAG('h', 'h', 'e', 'a'), false},
-		{&t->maxp, TAG('m', 'a', 'x', 'p'), false}, {&t->hmtx, TAG('h', 'm', 't', 'x'), true},
-		{&t->loca, TAG('l', 'o', 'c', 'a'), false}, {&t->glyf, TAG('g', 'l', 'y', 'f'), true},
-		{&t->cmap, TAG('c', 'm', 'a', 'p'), false}, {&t->name, TAG('n', 'a', 'm', 'e'), false},
-		{&t->post, TAG('p', 'o', 's', 't'), false}, {&t->os2, TAG('O', 'S', '/', '2'), false},
-		{&t->cff, TAG('C', 'F', 'F', ' '), true},   {&t->cff2, TAG('C', 'F', 'F', '2'), true},
-		{&t->cbdt, TAG('C', 'B', 'D', 'T'), true},  {&t->cblc, TAG('C', 'B', 'L', 'C'), true},
-		{&t->sbix, TAG('s', 'b', 'i', 'x'), true},  {&t->ebdt, TAG('E', 'B', 'D', 'T'), true},
-		{&t->eblc, TAG('E', 'B', 'L', 'C'), true},  {&t->colr, TAG('C', 'O', 'L', 'R'), true},
-		{&t->cpal, TAG('C', 'P', 'A', 'L'), true},
+	    {&t->head, TAG('h', 'e', 'a', 'd'), false}, {&t->hhea, TAG('h', 'h', 'e', 'a'), false},
+	    {&t->maxp, TAG('m', 'a', 'x', 'p'), false}, {&t->hmtx, TAG('h', 'm', 't', 'x'), true},
+	    {&t->loca, TAG('l', 'o', 'c', 'a'), false}, {&t->glyf, TAG('g', 'l', 'y', 'f'), true},
+	    {&t->cmap, TAG('c', 'm', 'a', 'p'), false}, {&t->name, TAG('n', 'a', 'm', 'e'), false},
+	    {&t->post, TAG('p', 'o', 's', 't'), false}, {&t->os2, TAG('O', 'S', '/', '2'), false},
+	    {&t->cff, TAG('C', 'F', 'F', ' '), true},	{&t->cff2, TAG('C', 'F', 'F', '2'), true},
+	    {&t->cbdt, TAG('C', 'B', 'D', 'T'), true},	{&t->cblc, TAG('C', 'B', 'L', 'C'), true},
+	    {&t->sbix, TAG('s', 'b', 'i', 'x'), true},	{&t->ebdt, TAG('E', 'B', 'D', 'T'), true},
+	    {&t->eblc, TAG('E', 'B', 'L', 'C'), true},	{&t->colr, TAG('C', 'O', 'L', 'R'), true},
+	    {&t->cpal, TAG('C', 'P', 'A', 'L'), true},
 	};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
 		if ((status = load_table(face, want[i].tag, want[i].measure_only, want[i].t,
@@ -609,7 +628,8 @@ static enum sx_status check_tables(FT_Face face, struct tables *t, struct font_c
 	NEED(t->maxp, TAG('m', 'a', 'x', 'p'), 6, "shorter than 6 bytes");
 	uint32_t maxp_version = sx_get_be32(t->maxp.p);
 	if (maxp_version != 0x00005000 && !(maxp_version == 0x00010000 && t->maxp.len >= 32))
-		return bad(result, TAG('m', 'a', 'x', 'p'), "version is neither 0.5 nor 1.0 (32 bytes)");
+		return bad(result, TAG('m', 'a', 'x', 'p'),
+			   "version is neither 0.5 nor 1.0 (32 bytes)");
 	unsigned num_glyphs = sx_get_be16(t->maxp.p + 4);
 	if (num_glyphs == 0)
 		return bad(result, TAG('m', 'a', 'x', 'p'), "numGlyphs is 0");
@@ -641,7 +661,8 @@ static enum sx_status check_tables(FT_Face face, struct tables *t, struct font_c
 		return sx_fail(result, SX_ERR_BAD_INPUT,
 			       "glyf: the font holds both TrueType (glyf) and CFF outlines");
 	if (ps && checks->sfnt_version != TAG('O', 'T', 'T', 'O'))
-		return bad(result, t->cff.present ? TAG('C', 'F', 'F', ' ') : TAG('C', 'F', 'F', '2'),
+		return bad(result,
+			   t->cff.present ? TAG('C', 'F', 'F', ' ') : TAG('C', 'F', 'F', '2'),
 			   "CFF outlines in a font whose sfnt version is not OTTO");
 	if (tt) {
 		if (!t->glyf.present)
@@ -677,9 +698,9 @@ static enum sx_status check_tables(FT_Face face, struct tables *t, struct font_c
 	}
 	if (t->colr.present && !t->cpal.present)
 		return bad(result, TAG('C', 'P', 'A', 'L'), "required by COLR, missing");
-	checks->glyph_store = tt	      ? "glyf"
+	checks->glyph_store = tt		? "glyf"
 			      : t->cff2.present ? "CFF2"
-			      : t->cff.present  ? "CFF"
+			      : t->cff.present	? "CFF"
 			      : t->cbdt.present ? "CBDT"
 			      : t->sbix.present ? "sbix"
 						: "EBDT";

@@ -41,7 +41,7 @@ static bool skip_sub_blocks(const uint8_t *d, size_t size, size_t *pos)
 }
 
 static enum sx_status walk_gif(const uint8_t *d, size_t size, struct gif_walk *w,
-                               struct sx_result *result)
+			       struct sx_result *result)
 {
 	memset(w, 0, sizeof *w);
 	w->loop_count = 1; /* no NETSCAPE2.0 block: played once */
@@ -98,8 +98,8 @@ static enum sx_status walk_gif(const uint8_t *d, size_t size, struct gif_walk *w
 			}
 		} else {
 			return w->frames
-			           ? SX_OK
-			           : sx_fail(result, SX_ERR_BAD_INPUT, "GIF: bad block 0x%02x", b);
+				   ? SX_OK
+				   : sx_fail(result, SX_ERR_BAD_INPUT, "GIF: bad block 0x%02x", b);
 		}
 	}
 	/* Truncated: what was counted stands for the probe; the decode judges the rest. */
@@ -141,7 +141,7 @@ static int read_input(GifFileType *gif, GifByteType *out, int len)
 
 /* Composites frame rows into the canvas; index out of the colour map = transparent. */
 static void put_row(uint8_t *canvas, uint32_t sw, uint32_t sh, const GifImageDesc *img,
-                    const ColorMapObject *map, int transparent, uint32_t row, const uint8_t *line)
+		    const ColorMapObject *map, int transparent, uint32_t row, const uint8_t *line)
 {
 	uint32_t y = (uint32_t)img->Top + row;
 	if (y >= sh)
@@ -162,7 +162,7 @@ static void put_row(uint8_t *canvas, uint32_t sw, uint32_t sh, const GifImageDes
 }
 
 static enum sx_status decode_first_frame(const struct sx_request *req, GifFileType *gif,
-                                         uint8_t **canvas, struct sx_result *result)
+					 uint8_t **canvas, struct sx_result *result)
 {
 	uint32_t sw = (uint32_t)gif->SWidth, sh = (uint32_t)gif->SHeight;
 	int transparent = -1;
@@ -170,7 +170,7 @@ static enum sx_status decode_first_frame(const struct sx_request *req, GifFileTy
 		GifRecordType type;
 		if (DGifGetRecordType(gif, &type) == GIF_ERROR)
 			return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: %s",
-			               GifErrorString(gif->Error));
+				       GifErrorString(gif->Error));
 		if (type == TERMINATE_RECORD_TYPE)
 			return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: no image in the file");
 		if (type == EXTENSION_RECORD_TYPE) {
@@ -183,7 +183,7 @@ static enum sx_status decode_first_frame(const struct sx_request *req, GifFileTy
 			while (ext)
 				if (DGifGetExtensionNext(gif, &ext) == GIF_ERROR)
 					return sx_fail(result, SX_ERR_BAD_INPUT,
-					               "GIF: bad extension");
+						       "GIF: bad extension");
 			continue;
 		}
 		if (type != IMAGE_DESC_RECORD_TYPE)
@@ -218,7 +218,7 @@ static enum sx_status decode_first_frame(const struct sx_request *req, GifFileTy
 			if (DGifGetLine(gif, line, img->Width) == GIF_ERROR) {
 				free(line);
 				return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: %s",
-				               GifErrorString(gif->Error));
+					       GifErrorString(gif->Error));
 			}
 			put_row(*canvas, sw, sh, img, map, transparent, row, line);
 		}
@@ -228,7 +228,7 @@ static enum sx_status decode_first_frame(const struct sx_request *req, GifFileTy
 }
 
 enum sx_status gif_extract(const struct sx_request *req, const uint8_t *data, size_t size,
-                           struct sx_result *result)
+			   struct sx_result *result)
 {
 	struct gif_walk w;
 	enum sx_status status = walk_gif(data, size, &w, result);
@@ -236,8 +236,8 @@ enum sx_status gif_extract(const struct sx_request *req, const uint8_t *data, si
 		return status;
 	if (w.width > SX_GIF_MAX_SIDE || w.height > SX_GIF_MAX_SIDE)
 		return sx_fail(result, SX_ERR_LIMIT,
-		               "GIF: %ux%u logical screen is over the cap of %u", w.width, w.height,
-		               SX_GIF_MAX_SIDE);
+			       "GIF: %ux%u logical screen is over the cap of %u", w.width, w.height,
+			       SX_GIF_MAX_SIDE);
 	if (req->mode == SX_MODE_PROBE) {
 		describe(&w, data, &result->meta);
 		result->kind = SX_RESULT_META;

@@ -69,10 +69,10 @@ static void *lcms_realloc(cmsContext id, void *p, cmsUInt32Number size)
 }
 
 static cmsPluginMemHandler memory_plugin = {
-	.base = {cmsPluginMagicNumber, 2000, cmsPluginMemHandlerSig, NULL},
-	.MallocPtr = lcms_malloc,
-	.FreePtr = lcms_free,
-	.ReallocPtr = lcms_realloc,
+    .base = {cmsPluginMagicNumber, 2000, cmsPluginMemHandlerSig, NULL},
+    .MallocPtr = lcms_malloc,
+    .FreePtr = lcms_free,
+    .ReallocPtr = lcms_realloc,
 };
 
 /* lcms2's last error, kept as the "why" of an ignored profile; never printed. */
@@ -96,7 +96,7 @@ static struct {
 
 static const cmsCIExyY d65 = {0.3127, 0.3290, 1.0};
 static const cmsCIExyYTRIPLE srgb_primaries = {
-	{0.6400, 0.3300, 1.0}, {0.3000, 0.6000, 1.0}, {0.1500, 0.0600, 1.0}};
+    {0.6400, 0.3300, 1.0}, {0.3000, 0.6000, 1.0}, {0.1500, 0.0600, 1.0}};
 
 #define GRAY_IN_RGBA8 (COLORSPACE_SH(PT_GRAY) | CHANNELS_SH(1) | BYTES_SH(1) | EXTRA_SH(3))
 #define GRAY_IN_RGBA16 (COLORSPACE_SH(PT_GRAY) | CHANNELS_SH(1) | BYTES_SH(2) | EXTRA_SH(3))
@@ -117,7 +117,8 @@ static cmsHTRANSFORM make_transform(cmsHPROFILE from, enum color_layout layout,
 				    cmsUInt32Number flags)
 {
 	return cmsCreateTransform(from, input_format(layout, cmsGetColorSpace(from)), warm.srgb,
-				  TYPE_RGBA_8, INTENT_RELATIVE_COLORIMETRIC, cmsFLAGS_NOCACHE | flags);
+				  TYPE_RGBA_8, INTENT_RELATIVE_COLORIMETRIC,
+				  cmsFLAGS_NOCACHE | flags);
 }
 
 /* One pixel through a fresh transform of this kind, then gone: profile reading, the
@@ -202,7 +203,8 @@ bool color_prepare(void)
 		     warm_transform(cmyk, COLOR_LAYOUT_CMYK8_INVERTED, xyz, TYPE_XYZ_16);
 		if (reread) {
 			char text[8];
-			cmsGetProfileInfoASCII(reread, cmsInfoDescription, "en", "US", text, sizeof text);
+			cmsGetProfileInfoASCII(reread, cmsInfoDescription, "en", "US", text,
+					       sizeof text);
 			cmsCloseProfile(reread);
 		}
 		free(bytes);
@@ -323,7 +325,7 @@ static void read_description(struct color_plan *plan, cmsHPROFILE h)
 	char text[SX_COLOR_DESCRIPTION_MAX + 1];
 	text[0] = '\0';
 	cmsUInt32Number n =
-		cmsGetProfileInfoASCII(h, cmsInfoDescription, "en", "US", text, sizeof text);
+	    cmsGetProfileInfoASCII(h, cmsInfoDescription, "en", "US", text, sizeof text);
 	if (n == 0)
 		text[0] = '\0';
 	text[sizeof text - 1] = '\0';
@@ -432,7 +434,7 @@ static void xyY_to_XYZ(double x, double y, cmsCIEXYZ *out)
  * profile would read the clock): colorants from the chromaticities, adapted to D50 by
  * lcms2 (Bradford, as cmsCreateRGBProfile does), and a pure power curve. */
 static cmsHPROFILE described_profile(enum color_space space, const double *chrm,
-				      cmsToneCurve *curve)
+				     cmsToneCurve *curve)
 {
 	cmsHPROFILE h = NULL;
 	if (space == COLOR_SPACE_GRAY) {
@@ -462,11 +464,12 @@ static cmsHPROFILE described_profile(enum color_space space, const double *chrm,
 			sane = _cmsMAT3solve(&s, &m, &w) && s.n[0] > 0 && s.n[1] > 0 && s.n[2] > 0;
 		}
 		static const cmsTagSignature colorant_tags[] = {
-			cmsSigRedColorantTag, cmsSigGreenColorantTag, cmsSigBlueColorantTag};
+		    cmsSigRedColorantTag, cmsSigGreenColorantTag, cmsSigBlueColorantTag};
 		static const cmsTagSignature curve_tags[] = {cmsSigRedTRCTag, cmsSigGreenTRCTag,
 							     cmsSigBlueTRCTag};
 		for (int i = 0; sane && i < 3; i++) {
-			cmsCIEXYZ col = {prim[i].X * s.n[i], prim[i].Y * s.n[i], prim[i].Z * s.n[i]};
+			cmsCIEXYZ col = {prim[i].X * s.n[i], prim[i].Y * s.n[i],
+					 prim[i].Z * s.n[i]};
 			cmsCIEXYZ d50;
 			sane = cmsAdaptToIlluminant(&d50, &white, cmsD50_XYZ(), &col) &&
 			       cmsWriteTag(warm.rgb_template, colorant_tags[i], &d50) &&
@@ -501,8 +504,8 @@ static const char *cicp_profile(const struct color_source *src, cmsHPROFILE *out
 	static const double p3_d65[8] = {0.3127, 0.3290, 0.680, 0.320, 0.265, 0.690, 0.150, 0.060};
 	static const cmsFloat64Number srgb_curve[5] = {2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92,
 						       0.04045};
-	static const cmsFloat64Number bt709_curve[5] = {1 / 0.45, 1 / 1.099, 0.099 / 1.099,
-							1 / 4.5, 0.081};
+	static const cmsFloat64Number bt709_curve[5] = {1 / 0.45, 1 / 1.099, 0.099 / 1.099, 1 / 4.5,
+							0.081};
 	const double *chrm;
 	*out = NULL;
 	*srgb = false;

@@ -48,9 +48,9 @@ enum color_space {
 
 /* How the decoded pixels the transform reads are laid out. Output is always 8-bit RGBA. */
 enum color_layout {
-	COLOR_LAYOUT_RGBA8,          /* 4 bytes; grey sources replicated into R, G and B */
-	COLOR_LAYOUT_RGBA16,         /* 4 host-order uint16; grey replicated likewise */
-	COLOR_LAYOUT_CMYK8,          /* C, M, Y, K; 0 = no ink */
+	COLOR_LAYOUT_RGBA8,	     /* 4 bytes; grey sources replicated into R, G and B */
+	COLOR_LAYOUT_RGBA16,	     /* 4 host-order uint16; grey replicated likewise */
+	COLOR_LAYOUT_CMYK8,	     /* C, M, Y, K; 0 = no ink */
 	COLOR_LAYOUT_CMYK8_INVERTED, /* Adobe's stored CMYK: 255 = no ink */
 };
 
@@ -62,7 +62,7 @@ struct color_source {
 	/* The container found a profile but cannot hand it over (segments missing, libpng
 	 * refused it...): reported as "ignored" with this reason (copied; NULL: none). */
 	const char *icc_problem;
-	bool srgb;      /* an explicit sRGB marker (PNG sRGB chunk) */
+	bool srgb;	/* an explicit sRGB marker (PNG sRGB chunk) */
 	bool has_gamma; /* PNG gAMA: the file gamma, 0.45455 for 1/2.2 */
 	double gamma;
 	bool has_chrm; /* PNG cHRM: x, y of white, red, green, blue */
@@ -84,15 +84,15 @@ enum color_icc {
 
 struct color_plan {
 	enum color_icc icc;
-	const char *space;    /* profile colour space ("rgb", "gray", "cmyk", ...) or NULL */
+	const char *space; /* profile colour space ("rgb", "gray", "cmyk", ...) or NULL */
 	char description[SX_COLOR_DESCRIPTION_MAX + 1];
-	char ignored[96];     /* reason, when icc == COLOR_ICC_IGNORED */
+	char ignored[96]; /* reason, when icc == COLOR_ICC_IGNORED */
 	const char *chunks;
-	char cicp[16];            /* "P/T/M/R" when the source had CICP */
+	char cicp[16];		  /* "P/T/M/R" when the source had CICP */
 	const char *cicp_ignored; /* why that CICP is not used (static), or NULL */
-	const char *source;   /* what the transform is built from: "icc", "gama-chrm", ... */
+	const char *source;	  /* what the transform is built from: "icc", "gama-chrm", ... */
 	enum color_layout layout;
-	void *transform;      /* cmsHTRANSFORM, NULL when no conversion is needed */
+	void *transform; /* cmsHTRANSFORM, NULL when no conversion is needed */
 };
 
 /* Before the line. false: lcms2 could not be set up (the family answers INTERNAL). */

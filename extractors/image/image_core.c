@@ -6,17 +6,17 @@
 #include "image_internal.h"
 
 static const char summary[] =
-	"Reads a JPEG (libjpeg-turbo), PNG/APNG (libpng), WebP (libwebp) or GIF (giflib)\n"
-	"image. The format comes from magic bytes only; anything else (SVG, MVG, EPS, BMP,\n"
-	"random bytes...) is answered 'unsupported' before any decoder sees it. --probe\n"
-	"returns format, width, height, bit_depth, color_type, has_alpha, progressive, the\n"
-	"embedded ICC profile (icc, icc_space, icc_description, icc_ignored), for PNG the\n"
-	"colour chunks, for JPEG arithmetic, for JPEG and WebP EXIF orientation, for GIF,\n"
-	"WebP and APNG animated, frame_count, frame_count_capped, loop_count and duration.\n"
-	"Image answers are 8-bit\n"
-	"RGBA (or RGB) in sRGB (LittleCMS, unless --color raw), EXIF orientation applied,\n"
-	"the first frame of an animation; thumbnails use libjpeg DCT scaling or libwebp's\n"
-	"scaled decode, then area averaging.";
+    "Reads a JPEG (libjpeg-turbo), PNG/APNG (libpng), WebP (libwebp) or GIF (giflib)\n"
+    "image. The format comes from magic bytes only; anything else (SVG, MVG, EPS, BMP,\n"
+    "random bytes...) is answered 'unsupported' before any decoder sees it. --probe\n"
+    "returns format, width, height, bit_depth, color_type, has_alpha, progressive, the\n"
+    "embedded ICC profile (icc, icc_space, icc_description, icc_ignored), for PNG the\n"
+    "colour chunks, for JPEG arithmetic, for JPEG and WebP EXIF orientation, for GIF,\n"
+    "WebP and APNG animated, frame_count, frame_count_capped, loop_count and duration.\n"
+    "Image answers are 8-bit\n"
+    "RGBA (or RGB) in sRGB (LittleCMS, unless --color raw), EXIF orientation applied,\n"
+    "the first frame of an animation; thumbnails use libjpeg DCT scaling or libwebp's\n"
+    "scaled decode, then area averaging.";
 
 /* lcms2's allocator, error handler, built-in sRGB and one transform of each kind. */
 static bool prepare_image(void **ctx)
@@ -39,20 +39,21 @@ static enum sx_status extract_image(void *ctx, const struct sx_request *req, con
 	case IMAGE_FORMAT_GIF: return gif_extract(req, data, size, result);
 	case IMAGE_FORMAT_UNKNOWN: break;
 	}
-	return sx_fail(result, SX_ERR_UNSUPPORTED, "not a JPEG, PNG, WebP or GIF file (looks like %s)", what);
+	return sx_fail(result, SX_ERR_UNSUPPORTED,
+		       "not a JPEG, PNG, WebP or GIF file (looks like %s)", what);
 }
 
 const struct sx_family sx_image_family = {
-	.name = "sx-image",
-	.summary = summary,
-	.prepare = prepare_image,
-	.prepare_failure = "cannot set up LittleCMS",
-	.extract = extract_image,
-	/* libjpeg-turbo's SIMD probes and tables, libpng's, libwebp's (lossy, lossless, alpha,
-	 * animated), giflib's: a progressive JPEG, an RGBA PNG, WebPs and a GIF
-	 * through every mode, with a box small enough for DCT scaling and area averaging. */
-	.samples = &warm_images,
-	.modes = SX_FAMILY_ALL_MODES,
-	.warm_box_w = 7,
-	.warm_box_h = 5,
+    .name = "sx-image",
+    .summary = summary,
+    .prepare = prepare_image,
+    .prepare_failure = "cannot set up LittleCMS",
+    .extract = extract_image,
+    /* libjpeg-turbo's SIMD probes and tables, libpng's, libwebp's (lossy, lossless, alpha,
+     * animated), giflib's: a progressive JPEG, an RGBA PNG, WebPs and a GIF
+     * through every mode, with a box small enough for DCT scaling and area averaging. */
+    .samples = &warm_images,
+    .modes = SX_FAMILY_ALL_MODES,
+    .warm_box_w = 7,
+    .warm_box_h = 5,
 };

@@ -12,15 +12,16 @@ enum sx_status check_pixel_cap(const struct sx_request *req, uint32_t w, uint32_
 	if (w == 0 || h == 0)
 		return sx_fail(result, SX_ERR_BAD_INPUT, "image has a zero dimension");
 	if ((uint64_t)w * h > req->max_pixels)
-		return sx_fail(result, SX_ERR_LIMIT, "%ux%u image exceeds the cap of %llu pixels", w, h,
-			       (unsigned long long)req->max_pixels);
+		return sx_fail(result, SX_ERR_LIMIT, "%ux%u image exceeds the cap of %llu pixels",
+			       w, h, (unsigned long long)req->max_pixels);
 	return SX_OK;
 }
 
 void thumbnail_target(const struct sx_request *req, uint32_t w, uint32_t h, int orientation,
 		      uint32_t *tw, uint32_t *th)
 {
-	sx_fit_box_oriented(w, h, req->box_w, req->box_h, sx_orientation_swaps(orientation), tw, th);
+	sx_fit_box_oriented(w, h, req->box_w, req->box_h, sx_orientation_swaps(orientation), tw,
+			    th);
 }
 
 enum sx_status finish_image(const struct sx_request *req, uint8_t *rgba, uint32_t w, uint32_t h,
@@ -35,7 +36,8 @@ enum sx_status finish_image(const struct sx_request *req, uint8_t *rgba, uint32_
 			uint8_t *scaled = sx_downscale_rgba(rgba, w, h, tw, th);
 			free(rgba);
 			if (!scaled)
-				return sx_fail(result, SX_ERR_NO_MEMORY, "no memory to scale to %ux%u", tw, th);
+				return sx_fail(result, SX_ERR_NO_MEMORY,
+					       "no memory to scale to %ux%u", tw, th);
 			rgba = scaled;
 			w = tw;
 			h = th;

@@ -69,11 +69,8 @@ static void on_emit_message(j_common_ptr cinfo, int level)
 	case JWRN_HIT_MARKER:
 	case JWRN_HUFF_BAD_CODE:
 	case JWRN_ARITH_BAD_CODE:
-	case JWRN_MUST_RESYNC:
-		fail_jpeg(cinfo, SX_ERR_BAD_INPUT);
-		break;
-	default:
-		cinfo->err->num_warnings++;
+	case JWRN_MUST_RESYNC: fail_jpeg(cinfo, SX_ERR_BAD_INPUT); break;
+	default: cinfo->err->num_warnings++;
 	}
 }
 
@@ -96,7 +93,8 @@ static void on_progress(j_common_ptr cinfo)
 	if (scans > SX_JPEG_MAX_SCANS || work > SX_JPEG_MAX_SCAN_PIXELS) {
 		struct jpeg_failure *f = g->failure;
 		f->status = SX_ERR_LIMIT;
-		snprintf(f->message, sizeof f->message, "%llu scans over %ux%u is more work than allowed",
+		snprintf(f->message, sizeof f->message,
+			 "%llu scans over %ux%u is more work than allowed",
 			 (unsigned long long)scans, d->image_width, d->image_height);
 		longjmp(f->unwind, 1);
 	}
@@ -304,7 +302,8 @@ static enum sx_status decode_pixels(const struct sx_request *req, struct jpeg_jo
 	bool convert = color_plan_converts(&job->plan);
 	if (req->mode == SX_MODE_THUMBNAIL) {
 		uint32_t tw, th;
-		thumbnail_target(req, cinfo->image_width, cinfo->image_height, job->orientation, &tw, &th);
+		thumbnail_target(req, cinfo->image_width, cinfo->image_height, job->orientation,
+				 &tw, &th);
 		choose_scale(cinfo, tw, th, &job->keep_w, &job->keep_h);
 	}
 	jpeg_start_decompress(cinfo);
@@ -366,7 +365,8 @@ static enum sx_status run_jpeg(struct jpeg_job *job, const struct sx_request *re
 		return SX_OK;
 	}
 	/* Before jpeg_start_decompress, which allocates in proportion to the image. */
-	enum sx_status status = check_pixel_cap(req, cinfo->image_width, cinfo->image_height, result);
+	enum sx_status status =
+	    check_pixel_cap(req, cinfo->image_width, cinfo->image_height, result);
 	if (status == SX_OK)
 		status = choose_output(job, result);
 	if (status == SX_OK && req->color == SX_COLOR_SRGB)

@@ -33,8 +33,8 @@ struct png_job {
 	uint32_t width, height;
 	struct color_source color;
 	struct color_plan plan;
-	char chunks[32];       /* colour chunks seen, in file order */
-	char icc_warning[96];  /* libpng's reason for dropping an iCCP chunk */
+	char chunks[32];      /* colour chunks seen, in file order */
+	char icc_warning[96]; /* libpng's reason for dropping an iCCP chunk */
 };
 
 static void on_error(png_structp png, png_const_charp msg)
@@ -109,8 +109,9 @@ static void describe(struct png_job *job, struct sx_meta *m)
 	sx_meta_add_int(m, "height", png_get_image_height(job->png, job->info));
 	sx_meta_add_int(m, "bit_depth", png_get_bit_depth(job->png, job->info));
 	sx_meta_add_cstring(m, "color_type", color_name(ct));
-	sx_meta_add_bool(m, "has_alpha", (ct & PNG_COLOR_MASK_ALPHA) ||
-						 png_get_valid(job->png, job->info, PNG_INFO_tRNS));
+	sx_meta_add_bool(m, "has_alpha",
+			 (ct & PNG_COLOR_MASK_ALPHA) ||
+			     png_get_valid(job->png, job->info, PNG_INFO_tRNS));
 	sx_meta_add_bool(m, "progressive",
 			 png_get_interlace_type(job->png, job->info) == PNG_INTERLACE_ADAM7);
 }
@@ -190,7 +191,7 @@ static void gather_color(struct png_job *job)
 	struct color_source *c = &job->color;
 	walk_color_chunks(job);
 	c->space = png_get_color_type(png, info) & PNG_COLOR_MASK_COLOR ? COLOR_SPACE_RGB
-									 : COLOR_SPACE_GRAY;
+									: COLOR_SPACE_GRAY;
 	c->chunks = job->chunks[0] ? job->chunks : "none";
 	png_charp name;
 	int compression;
@@ -258,7 +259,8 @@ static enum sx_status decode_pixels(const struct sx_request *req, struct png_job
 	}
 	request_rgba(job, keep16);
 	size_t bytes, row_bytes = (size_t)w * (keep16 ? 8 : 4);
-	if (png_get_rowbytes(job->png, job->info) != row_bytes || !sx_mul_size(row_bytes, h, &bytes))
+	if (png_get_rowbytes(job->png, job->info) != row_bytes ||
+	    !sx_mul_size(row_bytes, h, &bytes))
 		return sx_fail(result, SX_ERR_INTERNAL, "unexpected PNG row layout");
 	job->pixels = malloc(bytes);
 	job->rows = malloc(sizeof *job->rows * h);
@@ -273,7 +275,8 @@ static enum sx_status decode_pixels(const struct sx_request *req, struct png_job
 		/* To sRGB from 16 bits, then 8. The 16-bit buffer is freed by the caller. */
 		uint8_t *rgba8 = malloc((size_t)w * h * 4);
 		if (!rgba8)
-			return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %ux%u image", w, h);
+			return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %ux%u image", w,
+				       h);
 		color_apply(&job->plan, job->pixels, rgba8, (size_t)w * h);
 		free(job->pixels);
 		job->pixels = rgba8;
@@ -333,8 +336,8 @@ enum sx_status png_extract(const struct sx_request *req, const uint8_t *data, si
 	png_destroy_read_struct(&job.png, job.info ? &job.info : NULL, NULL);
 	free(job.rows);
 	if (status == SX_OK && req->mode != SX_MODE_PROBE)
-		return finish_image(req, job.pixels, job.width, job.height, job.width, job.height, 1,
-				    result);
+		return finish_image(req, job.pixels, job.width, job.height, job.width, job.height,
+				    1, result);
 	free(job.pixels);
 	return status;
 }

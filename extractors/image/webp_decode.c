@@ -96,15 +96,15 @@ static void describe(struct webp_job *job, struct sx_meta *m)
 	sx_meta_add_int(m, "frame_count", job->frames < counted ? counted : job->frames);
 	sx_meta_add_bool(m, "frame_count_capped", job->frames > counted);
 	sx_meta_add_int(m, "loop_count",
-	                animated ? WebPDemuxGetI(job->demux, WEBP_FF_LOOP_COUNT) : 1);
+			animated ? WebPDemuxGetI(job->demux, WEBP_FF_LOOP_COUNT) : 1);
 	sx_meta_add_int(m, "duration", (int64_t)duration);
 }
 
 /* A still image: frame 1's bitstream decoded into our buffer, at the thumbnail size when
  * libwebp can scale (it never upscales here: the target fits in the source). */
 static enum sx_status decode_still(const struct sx_request *req, struct webp_job *job,
-                                   uint8_t **out, uint32_t *ow, uint32_t *oh,
-                                   struct sx_result *result)
+				   uint8_t **out, uint32_t *ow, uint32_t *oh,
+				   struct sx_result *result)
 {
 	WebPIterator it;
 	if (!WebPDemuxGetFrame(job->demux, 1, &it))
@@ -152,8 +152,8 @@ static enum sx_status decode_still(const struct sx_request *req, struct webp_job
 	if (st != VP8_STATUS_OK) {
 		free(rgba);
 		return sx_fail(result,
-		               st == VP8_STATUS_OUT_OF_MEMORY ? SX_ERR_NO_MEMORY : SX_ERR_BAD_INPUT,
-		               "WebP: libwebp status %d", (int)st);
+			       st == VP8_STATUS_OUT_OF_MEMORY ? SX_ERR_NO_MEMORY : SX_ERR_BAD_INPUT,
+			       "WebP: libwebp status %d", (int)st);
 	}
 	*out = rgba;
 	*ow = w;
@@ -164,7 +164,7 @@ static enum sx_status decode_still(const struct sx_request *req, struct webp_job
 /* An animation: the first frame composited on the canvas by WebPAnimDecoder, copied out
  * (the decoder owns its canvas). */
 static enum sx_status decode_first_frame(const uint8_t *data, size_t size, struct webp_job *job,
-                                         uint8_t **out, struct sx_result *result)
+					 uint8_t **out, struct sx_result *result)
 {
 	WebPAnimDecoderOptions opt;
 	if (!WebPAnimDecoderOptionsInit(&opt))
@@ -183,7 +183,7 @@ static enum sx_status decode_first_frame(const uint8_t *data, size_t size, struc
 		status = sx_fail(result, SX_ERR_BAD_INPUT, "WebP: the first frame does not decode");
 	else if (!(*out = malloc(bytes)))
 		status = sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %ux%u image",
-		                 job->width, job->height);
+				 job->width, job->height);
 	else
 		memcpy(*out, canvas, bytes);
 	WebPAnimDecoderDelete(dec);
@@ -191,7 +191,7 @@ static enum sx_status decode_first_frame(const uint8_t *data, size_t size, struc
 }
 
 static enum sx_status run_webp(struct webp_job *job, const struct sx_request *req,
-                               const uint8_t *data, size_t size, struct sx_result *result)
+			       const uint8_t *data, size_t size, struct sx_result *result)
 {
 	/* "RIFF" size "WEBP": the size counts from byte 8 and must fit the input. */
 	if (size < 20)
@@ -199,21 +199,21 @@ static enum sx_status run_webp(struct webp_job *job, const struct sx_request *re
 	uint32_t riff = sx_get_le32(data + 4);
 	if (riff < 12 || riff > size - 8 || (riff & 1))
 		return sx_fail(result, SX_ERR_BAD_INPUT,
-		               "WebP: RIFF size %u does not match the %zu-byte input", riff, size);
+			       "WebP: RIFF size %u does not match the %zu-byte input", riff, size);
 	WebPData wd = {data, (size_t)riff + 8};
 	WebPDemuxState state;
 	job->demux = WebPDemuxInternal(&wd, 0, &state, WEBP_DEMUX_ABI_VERSION);
 	if (!job->demux)
 		return sx_fail(result, SX_ERR_BAD_INPUT, "WebP: the RIFF container is invalid (%s)",
-		               state == WEBP_DEMUX_PARSING_HEADER ? "truncated" : "bad chunk");
+			       state == WEBP_DEMUX_PARSING_HEADER ? "truncated" : "bad chunk");
 	job->width = WebPDemuxGetI(job->demux, WEBP_FF_CANVAS_WIDTH);
 	job->height = WebPDemuxGetI(job->demux, WEBP_FF_CANVAS_HEIGHT);
 	job->flags = WebPDemuxGetI(job->demux, WEBP_FF_FORMAT_FLAGS);
 	job->frames = WebPDemuxGetI(job->demux, WEBP_FF_FRAME_COUNT);
 	if (job->width > SX_WEBP_MAX_SIDE || job->height > SX_WEBP_MAX_SIDE)
 		return sx_fail(result, SX_ERR_BAD_INPUT,
-		               "WebP: canvas %ux%u is over the format's limit", job->width,
-		               job->height);
+			       "WebP: canvas %ux%u is over the format's limit", job->width,
+			       job->height);
 	job->orientation = read_orientation(job);
 	gather_color(job);
 	if (req->mode == SX_MODE_PROBE) {
@@ -243,7 +243,7 @@ static enum sx_status run_webp(struct webp_job *job, const struct sx_request *re
 }
 
 enum sx_status webp_extract(const struct sx_request *req, const uint8_t *data, size_t size,
-                            struct sx_result *result)
+			    struct sx_result *result)
 {
 	struct webp_job job;
 	memset(&job, 0, sizeof job);

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* Messages then read "input:LINE: ...", as luac's read "FILE:LINE: ...". */
 #define CHUNK_NAME "=input"
 #define MESSAGE_PREFIX "input:"
@@ -24,7 +23,7 @@
 struct lua_job {
 	size_t used;
 	size_t cap;
-	bool over_cap;      /* an allocation was refused because of the cap */
+	bool over_cap;	    /* an allocation was refused because of the cap */
 	bool out_of_memory; /* malloc itself refused */
 	jmp_buf panic;
 };
@@ -164,50 +163,54 @@ static enum sx_status extract_lua(void *ctx, const struct sx_request *req, const
 	if (first < size && data[first] == 0x1B)
 		return sx_fail(result, SX_ERR_UNSUPPORTED, "%s",
 			       size - first >= 4 && memcmp(data + first, "\x1BLua", 4) == 0
-				       ? "precompiled Lua bytecode is not accepted, only source"
-				       : "binary chunk (starts with ESC) is not accepted, only source");
+				   ? "precompiled Lua bytecode is not accepted, only source"
+				   : "binary chunk (starts with ESC) is not accepted, only source");
 
 	struct lua_job job;
 	memset(&job, 0, sizeof job);
 	uint64_t pool = req->memory ? req->memory : SX_POOL_DEFAULT_BYTES;
 	job.cap = pool / 4 * 3 < SX_LUA_MEMORY_MAX_BYTES ? (size_t)(pool / 4 * 3)
-							   : SX_LUA_MEMORY_MAX_BYTES;
+							 : SX_LUA_MEMORY_MAX_BYTES;
 	return check_chunk(&job, (const char *)data + start, size - start, result);
 }
 
 static const char summary[] =
-	"Checks a Lua 5.4 script with Lua's own parser (Debian's liblua5.4). The script is\n"
-	"compiled in a state with no standard library and never run. --probe (the only\n"
-	"mode) returns format \"lua\" and valid; for a script Lua rejects, also message\n"
-	"(Lua's own, e.g. \"input:3: 'end' expected near <eof>\") and line (0 when Lua names\n"
-	"none). Precompiled bytecode (ESC \"Lua\") is refused unread; the source length and\n"
-	"the parser's memory are capped.";
+    "Checks a Lua 5.4 script with Lua's own parser (Debian's liblua5.4). The script is\n"
+    "compiled in a state with no standard library and never run. --probe (the only\n"
+    "mode) returns format \"lua\" and valid; for a script Lua rejects, also message\n"
+    "(Lua's own, e.g. \"input:3: 'end' expected near <eof>\") and line (0 when Lua names\n"
+    "none). Precompiled bytecode (ESC \"Lua\") is refused unread; the source length and\n"
+    "the parser's memory are capped.";
 
-#define SCRIPT(text) {(const uint8_t *)(text), sizeof(text) - 1}
+#define SCRIPT(text)                                                                               \
+	{                                                                                          \
+		(const uint8_t *)(text), sizeof(text) - 1                                          \
+	}
 
 /* Lua's state set-up, lexer, parser, code generator, error formatting and the libc calls
  * they make (ctype tables, strtod, localeconv), each run once before the line. */
 static const struct sx_sample scripts[] = {
-	/* valid: locals with attributes, every kind of literal, closures, goto */
-	SCRIPT("#!/usr/bin/env lua\n"
-	       "local t <const> = {1, 2.5, 0x1p4, 1e10, 'a\\u{48}\\z\n  b', [==[long]==], x = -3 // 2}\n"
-	       "local function f(...) return select('#', ...) | 1 << 2 end\n"
-	       "for i = 1, #t do if t[i] ~= nil then goto done end end ::done::\n"
-	       "return f, t"),
-	/* invalid: an error with a position and a token */
-	SCRIPT("if x then\n  y = = 1\nend\n"),
-	/* invalid: malformed number, unfinished string */
-	SCRIPT("x = 3x4"),
-	SCRIPT("x = \"abc"),
-	/* refused before the parser */
-	SCRIPT("\x1BLua"),
+    /* valid: locals with attributes, every kind of literal, closures, goto */
+    SCRIPT(
+	"#!/usr/bin/env lua\n"
+	"local t <const> = {1, 2.5, 0x1p4, 1e10, 'a\\u{48}\\z\n  b', [==[long]==], x = -3 // 2}\n"
+	"local function f(...) return select('#', ...) | 1 << 2 end\n"
+	"for i = 1, #t do if t[i] ~= nil then goto done end end ::done::\n"
+	"return f, t"),
+    /* invalid: an error with a position and a token */
+    SCRIPT("if x then\n  y = = 1\nend\n"),
+    /* invalid: malformed number, unfinished string */
+    SCRIPT("x = 3x4"),
+    SCRIPT("x = \"abc"),
+    /* refused before the parser */
+    SCRIPT("\x1BLua"),
 };
 static const struct sx_sample_set warm_scripts = {scripts, sizeof scripts / sizeof scripts[0]};
 
 const struct sx_family sx_lua_family = {
-	.name = "sx-lua",
-	.summary = summary,
-	.extract = extract_lua,
-	.samples = &warm_scripts,
-	.modes = SX_FAMILY_MODE_BIT(SX_MODE_PROBE),
+    .name = "sx-lua",
+    .summary = summary,
+    .extract = extract_lua,
+    .samples = &warm_scripts,
+    .modes = SX_FAMILY_MODE_BIT(SX_MODE_PROBE),
 };

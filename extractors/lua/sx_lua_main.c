@@ -23,7 +23,7 @@ int main(int argc, char **argv)
 
 	/* 1. Setup (trusted): request, pool cap, input in memory, fds closed, rlimits. */
 	enum sx_status status =
-		sx_setup(argc, argv, FAMILY.name, FAMILY.summary, &req, &in, &result);
+	    sx_setup(argc, argv, FAMILY.name, FAMILY.summary, &req, &in, &result);
 
 	/* 2. Warm-up (trusted): every lazy init of the family's libraries, done now (free in a
 	 * fork-server child, whose zygote did it). */

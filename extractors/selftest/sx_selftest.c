@@ -22,18 +22,18 @@
 extern char **environ;
 
 static const char summary[] =
-	"TEST ONLY. Input is one word naming what to do after the strict line:\n"
-	"  ok-meta ok-image            valid answers\n"
-	"  open socket mmap exit_group forbidden syscalls (the kernel kills it)\n"
-	"  spin                        loop until RLIMIT_CPU kills it\n"
-	"  alloc                       allocate until the pool refuses, answer NO_MEMORY\n"
-	"  segv                        crash with SIGSEGV\n"
-	"  garbage truncated trailing wrong-exit huge-image   malformed answers\n"
-	"  env                         report env_count and fds_at_start\n"
-	"  readfds                     report which fds 0..63 are readable after the line\n"
-	"  stderr-flood                1 MiB to stderr during setup, then like ok-meta\n"
-	"  forge-meta stack-grow header-stall canary   hardening review (issue 12), see below\n"
-	SELFTEST_SECCOMP_SUMMARY;
+    "TEST ONLY. Input is one word naming what to do after the strict line:\n"
+    "  ok-meta ok-image            valid answers\n"
+    "  open socket mmap exit_group forbidden syscalls (the kernel kills it)\n"
+    "  spin                        loop until RLIMIT_CPU kills it\n"
+    "  alloc                       allocate until the pool refuses, answer NO_MEMORY\n"
+    "  segv                        crash with SIGSEGV\n"
+    "  garbage truncated trailing wrong-exit huge-image   malformed answers\n"
+    "  env                         report env_count and fds_at_start\n"
+    "  readfds                     report which fds 0..63 are readable after the line\n"
+    "  stderr-flood                1 MiB to stderr during setup, then like ok-meta\n"
+    "  forge-meta stack-grow header-stall canary   hardening review (issue 12), see "
+    "below\n" SELFTEST_SECCOMP_SUMMARY;
 
 static struct sx_result result;
 static int env_count;
@@ -47,8 +47,8 @@ static void record_start_state(void)
 	size_t off = 0;
 	for (int fd = 0; fd < 1024 && off < sizeof fds_at_start - 8; fd++)
 		if (fcntl(fd, F_GETFD) != -1)
-			off += (size_t)snprintf(fds_at_start + off, sizeof fds_at_start - off, "%s%d",
-						off ? "," : "", fd);
+			off += (size_t)snprintf(fds_at_start + off, sizeof fds_at_start - off,
+						"%s%d", off ? "," : "", fd);
 }
 
 static void write_raw(const void *p, size_t n)
@@ -141,7 +141,8 @@ static int misbehave_hardening(const char *word)
 		sx_meta_init(&result.meta);
 		sx_meta_add_cstring(&result.meta, "format", "selftest");
 		sx_meta_add_cstring(&result.meta, "canary", hex);
-		return sx_answer_meta(SX_ANSWER_FD, &result.meta) ? SX_EXIT_RESULT : SX_EXIT_NO_ANSWER;
+		return sx_answer_meta(SX_ANSWER_FD, &result.meta) ? SX_EXIT_RESULT
+								  : SX_EXIT_NO_ANSWER;
 	}
 	return -1;
 }
@@ -152,8 +153,8 @@ static int misbehave(const char *word)
 	if (code >= 0)
 		return code;
 
-	static uint8_t pixels[2 * 2 * 4] = {255, 0, 0, 255, 0, 255, 0, 255,
-					    0, 0, 255, 255, 255, 255, 255, 128};
+	static uint8_t pixels[2 * 2 * 4] = {255, 0, 0,	 255, 0,   255, 0,   255,
+					    0,	 0, 255, 255, 255, 255, 255, 128};
 	int seccomp_exit = selftest_seccomp_word(word);
 	if (seccomp_exit >= 0)
 		return seccomp_exit;
@@ -170,7 +171,8 @@ static int misbehave(const char *word)
 	if (!strcmp(word, "socket"))
 		syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
 	if (!strcmp(word, "mmap"))
-		syscall(SYS_mmap, NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		syscall(SYS_mmap, NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			-1, 0);
 	if (!strcmp(word, "exit_group"))
 		syscall(SYS_exit_group, 0);
 	if (!strcmp(word, "spin"))
@@ -181,11 +183,14 @@ static int misbehave(const char *word)
 		for (void *p; (p = malloc(1 << 20)) != NULL; total += 1 << 20)
 			memset(p, 1, 1 << 20);
 		sx_fail(&result, SX_ERR_NO_MEMORY, "pool refused after %zu MiB", total >> 20);
-		return sx_answer_error(SX_ANSWER_FD, SX_ERR_NO_MEMORY, result.detail) ? SX_EXIT_ERROR
-										      : SX_EXIT_NO_ANSWER;
+		return sx_answer_error(SX_ANSWER_FD, SX_ERR_NO_MEMORY, result.detail)
+			   ? SX_EXIT_ERROR
+			   : SX_EXIT_NO_ANSWER;
 	}
-	if (!strcmp(word, "segv"))
-		{ volatile uintptr_t bad = 8; *(volatile int *)bad = 1; }
+	if (!strcmp(word, "segv")) {
+		volatile uintptr_t bad = 8;
+		*(volatile int *)bad = 1;
+	}
 	if (!strcmp(word, "garbage")) {
 		uint32_t x = 12345;
 		for (int i = 0; i < 4096; i++) {
@@ -196,7 +201,8 @@ static int misbehave(const char *word)
 		return SX_EXIT_RESULT;
 	}
 	if (!strcmp(word, "truncated")) {
-		static const uint8_t head[] = {'S', 'X', 'A', 'N', 2, 0, 2, 0, 100, 0, 0, 0, 1, 0, 1};
+		static const uint8_t head[] = {'S', 'X', 'A', 'N', 2, 0, 2, 0,
+					       100, 0,	 0,   0,   1, 0, 1};
 		write_raw(head, sizeof head);
 		return SX_EXIT_RESULT;
 	}
@@ -210,8 +216,9 @@ static int misbehave(const char *word)
 		return SX_EXIT_RESULT;
 	}
 	if (!strcmp(word, "huge-image")) {
-		static const uint8_t head[] = {'S', 'X', 'A', 'N', 2, 0, 3, 0, 0xFF, 0xFF, 0xFF, 0xFF,
-					       0xA0, 0x86, 0x01, 0, 0xA0, 0x86, 0x01, 0, 4, 0, 0, 0};
+		static const uint8_t head[] = {'S',  'X',  'A',	 'N',  2,    0,	   3,	 0,
+					       0xFF, 0xFF, 0xFF, 0xFF, 0xA0, 0x86, 0x01, 0,
+					       0xA0, 0x86, 0x01, 0,    4,    0,	   0,	 0};
 		write_raw(head, sizeof head);
 		write_raw(pixels, sizeof pixels);
 		return SX_EXIT_RESULT;
@@ -223,17 +230,18 @@ static int misbehave(const char *word)
 			char c;
 			/* read(2) is allowed in strict mode; on a closed fd it just fails. */
 			if (read(fd, &c, 0) >= 0 && off < sizeof readable - 8)
-				off += (size_t)snprintf(readable + off, sizeof readable - off, "%s%d",
-							off ? "," : "", fd);
+				off += (size_t)snprintf(readable + off, sizeof readable - off,
+							"%s%d", off ? "," : "", fd);
 		}
 		sx_meta_init(&result.meta);
 		sx_meta_add_cstring(&result.meta, "format", "selftest");
 		sx_meta_add_cstring(&result.meta, "readable_fds", readable);
-		return sx_answer_meta(SX_ANSWER_FD, &result.meta) ? SX_EXIT_RESULT : SX_EXIT_NO_ANSWER;
+		return sx_answer_meta(SX_ANSWER_FD, &result.meta) ? SX_EXIT_RESULT
+								  : SX_EXIT_NO_ANSWER;
 	}
 	sx_fail(&result, SX_ERR_BAD_REQUEST, "unknown selftest word '%.32s'", word);
 	return sx_answer_error(SX_ANSWER_FD, SX_ERR_BAD_REQUEST, result.detail) ? SX_EXIT_ERROR
-									       : SX_EXIT_NO_ANSWER;
+										: SX_EXIT_NO_ANSWER;
 }
 
 int main(int argc, char **argv)

@@ -239,24 +239,24 @@ static enum sx_status extract_video(void *ctx, const struct sx_request *req, con
 }
 
 static const char summary[] =
-	"Reads H.264, HEVC, VP8, VP9 or AV1 video (FFmpeg; AV1 through libdav1d, one thread)\n"
-	"from MP4/MOV, Matroska/WebM, MPEG-TS, IVF or a raw Annex B stream, chosen by content\n"
-	"through those demuxers' probes only; anything else (playlists, other codecs,\n"
-	"audio-only files, images...) is answered 'unsupported'. No file or protocol other\n"
-	"than the input can be opened. --probe returns format, codec, size, rotation,\n"
-	"durations, frame rate, bit depth, bit rates, stream counts, audio, colour, hdr,\n"
-	"alpha and creation_time (PROTOCOL.md; never location or device tags). Image answers\n"
-	"are the first decodable picture, 8-bit RGBA (or RGB), rotation applied, PQ/HLG\n"
-	"tone-mapped to SDR; thumbnails fit the display aspect into the box (area filter).";
+    "Reads H.264, HEVC, VP8, VP9 or AV1 video (FFmpeg; AV1 through libdav1d, one thread)\n"
+    "from MP4/MOV, Matroska/WebM, MPEG-TS, IVF or a raw Annex B stream, chosen by content\n"
+    "through those demuxers' probes only; anything else (playlists, other codecs,\n"
+    "audio-only files, images...) is answered 'unsupported'. No file or protocol other\n"
+    "than the input can be opened. --probe returns format, codec, size, rotation,\n"
+    "durations, frame rate, bit depth, bit rates, stream counts, audio, colour, hdr,\n"
+    "alpha and creation_time (PROTOCOL.md; never location or device tags). Image answers\n"
+    "are the first decodable picture, 8-bit RGBA (or RGB), rotation applied, PQ/HLG\n"
+    "tone-mapped to SDR; thumbnails fit the display aspect into the box (area filter).";
 
 const struct sx_family sx_video_family = {
-	.name = "sx-video",
-	.summary = summary,
-	.prepare = video_prepare,
-	.extract = extract_video,
-	/* Both decoders, every container, through every mode and layout. */
-	.samples = &warm_clips,
-	.modes = SX_FAMILY_ALL_MODES,
-	.warm_box_w = 7,
-	.warm_box_h = 5,
+    .name = "sx-video",
+    .summary = summary,
+    .prepare = video_prepare,
+    .extract = extract_video,
+    /* Both decoders, every container, through every mode and layout. */
+    .samples = &warm_clips,
+    .modes = SX_FAMILY_ALL_MODES,
+    .warm_box_w = 7,
+    .warm_box_h = 5,
 };

@@ -21,7 +21,7 @@ static int refuse_io_open(AVFormatContext *s, AVIOContext **pb, const char *url,
 }
 
 enum sx_status open_container(struct video_job *job, const uint8_t *data, size_t size,
-				     struct sx_result *result)
+			      struct sx_result *result)
 {
 	const AVInputFormat *demuxer;
 	enum sx_status status = choose_demuxer(data, size, &demuxer, result);
@@ -73,7 +73,7 @@ static bool is_ours(const AVStream *st)
  * their packets before any parser or decoder sees them. Refuses a declared picture size
  * over the cap before anything is decoded. */
 enum sx_status screen_streams(struct video_job *job, const struct sx_request *req,
-				     struct sx_result *result)
+			      struct sx_result *result)
 {
 	unsigned ours = 0;
 	enum AVCodecID other = AV_CODEC_ID_NONE;
@@ -103,9 +103,10 @@ enum sx_status screen_streams(struct video_job *job, const struct sx_request *re
 	if (ours)
 		return SX_OK;
 	if (other != AV_CODEC_ID_NONE)
-		return sx_fail(result, SX_ERR_UNSUPPORTED,
-			       "video codec %s is not supported (H.264, HEVC, VP8, VP9 and AV1 only)",
-			       avcodec_get_name(other));
+		return sx_fail(
+		    result, SX_ERR_UNSUPPORTED,
+		    "video codec %s is not supported (H.264, HEVC, VP8, VP9 and AV1 only)",
+		    avcodec_get_name(other));
 	return sx_fail(result, SX_ERR_UNSUPPORTED, "no H.264, HEVC, VP8, VP9 or AV1 video stream%s",
 		       job->has_audio ? " (audio only)" : "");
 }

@@ -32,14 +32,14 @@
 #define PEAK_BINS 4096u
 
 /* Built once by video_hdr_prepare() (before the strict line), read-only afterwards. */
-static float pq_linear[CODES];      /* PQ code -> display light, 1.0 = 100 nits */
-static float hlg_linear[CODES];     /* HLG code -> display light, 1.0 = 100 nits */
+static float pq_linear[CODES];	    /* PQ code -> display light, 1.0 = 100 nits */
+static float hlg_linear[CODES];	    /* HLG code -> display light, 1.0 = 100 nits */
 static uint8_t sdr_code[OUT_STEPS]; /* sqrt(linear) -> 8-bit BT.1886 (gamma 2.4) */
 static bool tables_ready;
 
 /* SMPTE ST 2084. */
 static const double PQ_M1 = 2610.0 / 16384, PQ_M2 = 2523.0 / 4096 * 128, PQ_C1 = 3424.0 / 4096,
-                    PQ_C2 = 2413.0 / 4096 * 32, PQ_C3 = 2392.0 / 4096 * 32;
+		    PQ_C2 = 2413.0 / 4096 * 32, PQ_C3 = 2392.0 / 4096 * 32;
 
 static double pq_to_nits(double e)
 {
@@ -83,7 +83,7 @@ bool video_frame_is_hdr(const AVFrame *frame)
 	const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(frame->format);
 	return desc && !(desc->flags & AV_PIX_FMT_FLAG_RGB) &&
 	       (frame->color_trc == AVCOL_TRC_SMPTE2084 ||
-	        frame->color_trc == AVCOL_TRC_ARIB_STD_B67);
+		frame->color_trc == AVCOL_TRC_ARIB_STD_B67);
 }
 
 /* One pixel of 16-bit non-linear BT.2020 RGB to linear BT.709 RGB, 1.0 = SDR white. */
@@ -137,7 +137,7 @@ static inline uint8_t encode(float v)
 }
 
 enum sx_status hdr_to_sdr(const AVFrame *frame, const uint16_t *rgba64, uint32_t w, uint32_t h,
-                          uint8_t **rgba, struct sx_result *result)
+			  uint8_t **rgba, struct sx_result *result)
 {
 	size_t pixels, bytes;
 	if (!sx_mul_size(w, h, &pixels) || !sx_mul_size(pixels, 4, &bytes))
@@ -188,8 +188,8 @@ enum sx_status hdr_to_sdr(const AVFrame *frame, const uint16_t *rgba64, uint32_t
 					k = CURVE_STEPS - 1;
 				float f = x - (float)k;
 				float mapped = x >= CURVE_STEPS
-				                   ? curve[CURVE_STEPS]
-				                   : curve[k] + (curve[k + 1] - curve[k]) * f;
+						   ? curve[CURVE_STEPS]
+						   : curve[k] + (curve[k + 1] - curve[k]) * f;
 				float s = mapped / m;
 				v[0] *= s;
 				v[1] *= s;

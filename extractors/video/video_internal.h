@@ -103,9 +103,9 @@ int stream_rotation(const AVStream *st);
  * ratio is unknown), at least 1. */
 uint32_t display_width(uint32_t w, AVRational sar);
 
-/* Converts `frame` (in one of video_pixel_formats: the caller checked) to the answer: fitted into the request's box (display aspect and
- * rotation taken into account) for thumbnails, full stored size otherwise; rotation
- * applied; RGB or RGBA. On SX_OK result->image holds the pixels. */
+/* Converts `frame` (in one of video_pixel_formats: the caller checked) to the answer: fitted into
+ * the request's box (display aspect and rotation taken into account) for thumbnails, full stored
+ * size otherwise; rotation applied; RGB or RGBA. On SX_OK result->image holds the pixels. */
 enum sx_status frame_to_image(const struct sx_request *req, const AVFrame *frame, AVRational sar,
 			      int rotation, struct sx_result *result);
 

@@ -66,7 +66,7 @@ void close_memory_io(AVIOContext **pb)
 
 /* The whitelisted demuxers, by their exact libavformat names. */
 static const char *const demuxer_names[] = {
-	"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "mpegts", "h264", "hevc", "ivf",
+    "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "mpegts", "h264", "hevc", "ivf",
 };
 #define DEMUXER_COUNT (sizeof demuxer_names / sizeof demuxer_names[0])
 

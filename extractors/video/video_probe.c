@@ -111,7 +111,8 @@ static bool iso8601_utc(const char *text, char out[21])
 	if (!(rest[0] == 'Z' && rest[1] == 0) && rest[0] != 0)
 		return false;
 	int mon = (text[5] - '0') * 10 + text[6] - '0', day = (text[8] - '0') * 10 + text[9] - '0';
-	int hh = (text[11] - '0') * 10 + text[12] - '0', mm = (text[14] - '0') * 10 + text[15] - '0',
+	int hh = (text[11] - '0') * 10 + text[12] - '0',
+	    mm = (text[14] - '0') * 10 + text[15] - '0',
 	    ss = (text[17] - '0') * 10 + text[18] - '0';
 	if (mon < 1 || mon > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60)
 		return false;
@@ -160,7 +161,8 @@ static void describe_more(struct video_job *job, struct sx_meta *m)
 	sx_meta_add_int(m, "video_streams", counts[AVMEDIA_TYPE_VIDEO]);
 	sx_meta_add_int(m, "audio_streams", counts[AVMEDIA_TYPE_AUDIO]);
 	sx_meta_add_int(m, "subtitle_streams", counts[AVMEDIA_TYPE_SUBTITLE]);
-	sx_meta_add_int(m, "data_streams", counts[AVMEDIA_TYPE_DATA] + counts[AVMEDIA_TYPE_ATTACHMENT]);
+	sx_meta_add_int(m, "data_streams",
+			counts[AVMEDIA_TYPE_DATA] + counts[AVMEDIA_TYPE_ATTACHMENT]);
 	/* The container's duration and bit rate as libavformat's stream analysis (which we
 	 * never run) fills them in: the header's duration, else the longest stream's; the
 	 * file's size over that duration. */
@@ -196,9 +198,8 @@ static void describe_more(struct video_job *job, struct sx_meta *m)
 	enum AVColorPrimaries prim = frame->color_primaries != AVCOL_PRI_UNSPECIFIED
 					 ? frame->color_primaries
 					 : st->codecpar->color_primaries;
-	enum AVColorTransferCharacteristic trc = frame->color_trc != AVCOL_TRC_UNSPECIFIED
-						     ? frame->color_trc
-						     : st->codecpar->color_trc;
+	enum AVColorTransferCharacteristic trc =
+	    frame->color_trc != AVCOL_TRC_UNSPECIFIED ? frame->color_trc : st->codecpar->color_trc;
 	enum AVColorSpace space = frame->colorspace != AVCOL_SPC_UNSPECIFIED
 				      ? frame->colorspace
 				      : st->codecpar->color_space;
@@ -230,7 +231,7 @@ static void describe_more(struct video_job *job, struct sx_meta *m)
  * first picture (size after cropping, pixel format, profile and level of the parameter
  * sets actually used, aspect ratio from the VUI when the container has none). */
 void describe_video(struct video_job *job, const uint8_t *data, size_t size,
-		     struct sx_result *result)
+		    struct sx_result *result)
 {
 	AVStream *st = job->fmt->streams[job->stream];
 	const AVCodecContext *dec = job->decoder;

@@ -47,7 +47,7 @@ static void emit(struct sock_filter insn)
 
 #define LOAD(field)                                                                                \
 	((struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,                                    \
-	                              offsetof(struct seccomp_data, field)))
+				      offsetof(struct seccomp_data, field)))
 #define RET(action) ((struct sock_filter)BPF_STMT(BPF_RET | BPF_K, (action)))
 #define JEQ(k, jt, jf) ((struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k), (jt), (jf)))
 #define ERRNO_RET(e) RET(SECCOMP_RET_ERRNO | ((e)&SECCOMP_RET_DATA))
@@ -76,9 +76,9 @@ static void deny(unsigned nr)
 static int build(const char *mode)
 {
 	static const unsigned runtime_denies[] = {
-	    SYS_add_key,     SYS_keyctl,      SYS_request_key, SYS_bpf,   SYS_perf_event_open,
-	    SYS_userfaultfd, SYS_unshare,     SYS_setns,       SYS_mount, SYS_umount2,
-	    SYS_kexec_load,  SYS_personality,
+	    SYS_add_key,	 SYS_keyctl,	  SYS_request_key, SYS_bpf,
+	    SYS_perf_event_open, SYS_userfaultfd, SYS_unshare,	   SYS_setns,
+	    SYS_mount,		 SYS_umount2,	  SYS_kexec_load,  SYS_personality,
 	};
 	if (!strcmp(mode, "allow")) {
 		emit(RET(SECCOMP_RET_ALLOW));
@@ -113,7 +113,7 @@ int main(int argc, char **argv)
 	argv += !nnp;
 	if (argc < 3 || build(argv[1]) != 0 || len >= MAX_INSNS) {
 		fprintf(stderr, "usage: sx-prefilter [--no-nnp] allow|deny|no-seccomp|no-prctl "
-		                "COMMAND [ARGS...]\n");
+				"COMMAND [ARGS...]\n");
 		return 2;
 	}
 	struct sock_fprog fprog = {.len = (unsigned short)len, .filter = prog};

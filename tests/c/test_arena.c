@@ -28,7 +28,8 @@ static void test_alignment(void)
 			CHECK(sx_arena_usable_size(&arena, p) >= size);
 			memset(p, 0xAB, size);
 			if (size % 2)
-				sx_arena_free(&arena, p); /* leave some live to fragment the region */
+				sx_arena_free(&arena,
+					      p); /* leave some live to fragment the region */
 		}
 	}
 }

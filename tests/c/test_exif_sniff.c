@@ -5,16 +5,13 @@
 #include "image_internal.h"
 
 static const uint8_t exif_le[] = {
-	'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0, /* IFD0 at 8 */
-	1, 0,                                                  /* one entry */
-	0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0,              /* orientation = 6 */
-	0, 0, 0, 0};
+    'E',  'x',	'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0, /* IFD0 at 8 */
+    1,	  0,						     /* one entry */
+    0x12, 0x01, 3,   0,	  1, 0, 0,   0,	  6,  0, 0, 0,	     /* orientation = 6 */
+    0,	  0,	0,   0};
 
-static const uint8_t exif_be[] = {
-	'E', 'x', 'i', 'f', 0, 0, 'M', 'M', 0, 42, 0, 0, 0, 8,
-	0, 1,
-	0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 8, 0, 0,
-	0, 0, 0, 0};
+static const uint8_t exif_be[] = {'E',	'x',  'i', 'f', 0, 0, 'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1,
+				  0x01, 0x12, 0,   3,	0, 0, 0,   1,	0, 8,  0, 0, 0, 0, 0, 0};
 
 static void test_exif(void)
 {
@@ -39,17 +36,22 @@ static void test_exif(void)
 static void test_sniff(void)
 {
 	const char *what;
-	CHECK(sniff_image_format((const uint8_t *)"\xFF\xD8\xFF\xE0", 4, &what) == IMAGE_FORMAT_JPEG);
-	CHECK(sniff_image_format((const uint8_t *)"\x89PNG\r\n\x1A\n", 8, &what) == IMAGE_FORMAT_PNG);
+	CHECK(sniff_image_format((const uint8_t *)"\xFF\xD8\xFF\xE0", 4, &what) ==
+	      IMAGE_FORMAT_JPEG);
+	CHECK(sniff_image_format((const uint8_t *)"\x89PNG\r\n\x1A\n", 8, &what) ==
+	      IMAGE_FORMAT_PNG);
 	CHECK(sniff_image_format((const uint8_t *)"\x89PNG\r\n", 6, &what) == IMAGE_FORMAT_UNKNOWN);
 	CHECK(sniff_image_format((const uint8_t *)"GIF89a....", 10, &what) == IMAGE_FORMAT_GIF);
 	CHECK(sniff_image_format((const uint8_t *)"GIF87a....", 10, &what) == IMAGE_FORMAT_GIF);
 	CHECK(sniff_image_format((const uint8_t *)"GIF88a....", 10, &what) == IMAGE_FORMAT_UNKNOWN);
 	CHECK(strcmp(what, "GIF") == 0);
-	CHECK(sniff_image_format((const uint8_t *)"RIFF\0\0\0\0WEBP", 12, &what) == IMAGE_FORMAT_WEBP);
-	CHECK(sniff_image_format((const uint8_t *)"RIFF\0\0\0\0AVI ", 12, &what) == IMAGE_FORMAT_UNKNOWN);
+	CHECK(sniff_image_format((const uint8_t *)"RIFF\0\0\0\0WEBP", 12, &what) ==
+	      IMAGE_FORMAT_WEBP);
+	CHECK(sniff_image_format((const uint8_t *)"RIFF\0\0\0\0AVI ", 12, &what) ==
+	      IMAGE_FORMAT_UNKNOWN);
 	static const char mvg[] = "push graphic-context\nviewbox 0 0 640 480\n";
-	CHECK(sniff_image_format((const uint8_t *)mvg, sizeof mvg - 1, &what) == IMAGE_FORMAT_UNKNOWN);
+	CHECK(sniff_image_format((const uint8_t *)mvg, sizeof mvg - 1, &what) ==
+	      IMAGE_FORMAT_UNKNOWN);
 	CHECK(strcmp(what, "MVG") == 0);
 	static const char svg[] = "\xEF\xBB\xBF  <?xml version=\"1.0\"?><svg/>";
 	sniff_image_format((const uint8_t *)svg, sizeof svg - 1, &what);

@@ -78,7 +78,8 @@ static void test_meta(void)
 	CHECK(n == expect);
 	CHECK(le32(buf + 8) == expect - 12);
 	CHECK(buf[12] == 4 && buf[13] == 0);
-	CHECK(buf[14] == 6 && memcmp(buf + 15, "format", 6) == 0 && buf[21] == SX_WIRE_VTYPE_STRING);
+	CHECK(buf[14] == 6 && memcmp(buf + 15, "format", 6) == 0 &&
+	      buf[21] == SX_WIRE_VTYPE_STRING);
 	CHECK(buf[22] == 3 && buf[23] == 0 && memcmp(buf + 24, "png", 3) == 0);
 	CHECK(buf[27] == 5 && memcmp(buf + 28, "width", 5) == 0 && buf[33] == SX_WIRE_VTYPE_INT);
 	CHECK(le32(buf + 34) == 0xFFFFFFFEu && le32(buf + 38) == 0xFFFFFFFFu);

@@ -60,14 +60,15 @@ static void test_orient(void)
 	for (uint32_t i = 0; i < 6; i++)
 		src[i] = i;
 	static const uint32_t expect[9][6] = {
-		{0}, {0, 1, 2, 3, 4, 5},
-		{2, 1, 0, 5, 4, 3}, /* 2: mirror */
-		{5, 4, 3, 2, 1, 0}, /* 3: 180 */
-		{3, 4, 5, 0, 1, 2}, /* 4: flip */
-		{0, 3, 1, 4, 2, 5}, /* 5: transpose */
-		{3, 0, 4, 1, 5, 2}, /* 6: 90 clockwise */
-		{5, 2, 4, 1, 3, 0}, /* 7: transverse */
-		{2, 5, 1, 4, 0, 3}, /* 8: 90 counter-clockwise */
+	    {0},
+	    {0, 1, 2, 3, 4, 5},
+	    {2, 1, 0, 5, 4, 3}, /* 2: mirror */
+	    {5, 4, 3, 2, 1, 0}, /* 3: 180 */
+	    {3, 4, 5, 0, 1, 2}, /* 4: flip */
+	    {0, 3, 1, 4, 2, 5}, /* 5: transpose */
+	    {3, 0, 4, 1, 5, 2}, /* 6: 90 clockwise */
+	    {5, 2, 4, 1, 3, 0}, /* 7: transverse */
+	    {2, 5, 1, 4, 0, 3}, /* 8: 90 counter-clockwise */
 	};
 	for (int o = 1; o <= 8; o++) {
 		uint32_t *out = (uint32_t *)(void *)sx_orient_rgba((uint8_t *)src, 3, 2, o);
