@@ -16,8 +16,7 @@ import pytest
 from PIL import Image, ImageChops, ImageOps, ImageStat
 
 from answer import BIN, FIXTURES, Run, parse, run
-from test_uploads import ALLOWED, after_the_line
-from test_zygote import Zygote
+from strict_trace import ALLOWED, after_the_line, check_through_traced_fork_server
 
 ANIM = FIXTURES / "anim"
 EXPECT = json.loads((FIXTURES / "anim_expectations.json").read_text())
@@ -119,24 +118,9 @@ def test_webp_thumbnail_is_libwebps_scaled_decode():
 
 
 def test_anim_fixtures_through_a_traced_fork_server(tmp_path):
-    trace = tmp_path / "trace"
-    z = Zygote("sx-image", wrap=["strace", "-f", "-qq", "-o", str(trace)])
-    served = {}
-    try:
-        for rel in sorted(EXPECT):
-            for mode in MODES:
-                r, done = z.run(list(mode), path=ANIM / rel)
-                served[(rel, mode)] = (r, done.pid)
-    finally:
-        assert z.close() == 0
-    calls = after_the_line(trace.read_text(), {pid for _, pid in served.values()})
-    for (rel, mode), (r, pid) in served.items():
-        check_answer(rel, mode, r)
-        assert calls.get(pid) is not None, f"{rel} {mode}: child {pid} never crossed the line"
-        assert calls[pid] <= ALLOWED, (rel, mode, calls[pid] - ALLOWED)
-        one, _ = oneshot(rel, mode)
-        assert (r.returncode, r.out) == (one.returncode, one.out), (
-            f"{rel} {mode}: the fork server answered differently from one-shot mode")
+    check_through_traced_fork_server(
+        "sx-image", [(rel, mode, ANIM / rel) for rel in sorted(EXPECT) for mode in MODES],
+        tmp_path, lambda rel, mode: oneshot(rel, mode)[0], check_answer)
 
 
 def test_the_generator_made_every_file():

@@ -28,8 +28,7 @@ from PIL import Image, ImageChops, ImageCms, ImageStat
 
 from answer import BIN, FIXTURES, Run, parse, run
 from test_image_fixtures import THUMB_TOLERANCE
-from test_uploads import ALLOWED, after_the_line
-from test_zygote import Zygote
+from strict_trace import ALLOWED, after_the_line, check_through_traced_fork_server
 
 COLOR = FIXTURES / "color"
 EXPECT = json.loads((FIXTURES / "color_expectations.json").read_text())
@@ -240,21 +239,6 @@ def test_color_oneshot_under_strace(name):
 
 @straced
 def test_color_through_a_traced_fork_server(tmp_path):
-    trace = tmp_path / "trace"
-    z = Zygote("sx-image", wrap=["strace", "-f", "-qq", "-o", str(trace)])
-    served = {}
-    try:
-        for name in sorted(EXPECT):
-            for mode in MODES:
-                r, done = z.run(list(mode), path=COLOR / name)
-                served[(name, mode)] = (r, done.pid)
-    finally:
-        assert z.close() == 0
-    calls = after_the_line(trace.read_text(), {pid for _, pid in served.values()})
-    for (name, mode), (r, pid) in served.items():
-        check_answer(name, mode, r)
-        assert calls.get(pid) is not None, f"{name} {mode}: child {pid} never crossed the line"
-        assert calls[pid] <= ALLOWED, (name, mode, calls[pid] - ALLOWED)
-        one, _ = traced_oneshot(name, mode)
-        assert (r.returncode, r.out) == (one.returncode, one.out), (
-            f"{name} {mode}: the fork server answered differently from one-shot mode")
+    check_through_traced_fork_server(
+        "sx-image", [(name, mode, COLOR / name) for name in sorted(EXPECT) for mode in MODES],
+        tmp_path, lambda name, mode: traced_oneshot(name, mode)[0], check_answer)

@@ -35,7 +35,7 @@ PREVIEWS = [["--thumbnail", "256x64"], ["--full"]]
 # The script table as font_scripts.c holds it (PROTOCOL.md lists it): key -> probe points.
 SCRIPTS_C = Path(__file__).resolve().parents[2] / "extractors/font/font_scripts.c"
 COVERAGE = {m.group(1): [int(x, 16) for x in re.findall(r"0x[0-9A-Fa-f]+", m.group(2))]
-            for m in re.finditer(r'\{"covers_(\w+)", \{([^}]*)\}', SCRIPTS_C.read_text())}
+            for m in re.finditer(r'\{"covers_(\w+)",\s*\{([^}]*)\}', SCRIPTS_C.read_text())}
 # The first five were there before the table grew; their keys and probes stay.
 assert list(COVERAGE)[:5] == ["latin", "greek", "cyrillic", "cjk", "arabic"]
 assert COVERAGE["arabic"] == [0x627, 0x628, 0x644, 0x645] and len(COVERAGE) >= 25
@@ -267,7 +267,7 @@ def test_no_installed_debian_font_is_refused():
 
 
 SAMPLES = {m.group(1): m.group(2) for m in re.finditer(
-    r'\{"covers_(\w+)", \{[^}]*\},\s*"([^"]*)"\}', SCRIPTS_C.read_text())}
+    r'\{"covers_(\w+)",\s*\{[^}]*\},\s*"([^"]*)"\}', SCRIPTS_C.read_text())}
 
 
 def ink_aspect(image):
@@ -459,26 +459,17 @@ def test_every_font_fixture_through_a_traced_fork_server(tmp_path):
     by one zygote under strace: each child only reads, writes and exits after the line
     (HarfBuzz, colour glyphs and the validator included), and answers byte for byte as
     one-shot mode does."""
-    uploads = pytest.importorskip("test_uploads")
-    zygote = pytest.importorskip("test_zygote")
-    trace = tmp_path / "trace"
-    z = zygote.Zygote("sx-font", wrap=["strace", "-f", "-qq", "-o", str(trace)])
-    served = {}
-    modes = (["--probe"], ["--thumbnail", "96x32"], ["--full", "--rgb"])
-    try:
-        for name in sorted(n for n in EXPECT if n != HEAVY):
-            for mode in modes:
-                r, done = z.run(mode, path=FIXTURES / name)
-                served[(name, tuple(mode))] = (r, done.pid)
-    finally:
-        assert z.close() == 0
-    calls = uploads.after_the_line(trace.read_text(), {pid for _, pid in served.values()})
-    for (name, mode), (r, pid) in served.items():
-        assert calls.get(pid) is not None, (name, mode, "never crossed the line")
-        assert calls[pid] <= uploads.ALLOWED, (name, mode, calls[pid] - uploads.ALLOWED)
+    from strict_trace import check_through_traced_fork_server
+
+    modes = (("--probe",), ("--thumbnail", "96x32"), ("--full", "--rgb"))
+
+    def oneshot(name, mode):
         with open(FIXTURES / name, "rb") as f:
-            one = run_raw("sx-font", list(mode), stdin=f)
-        assert (r.returncode, r.out) == (one.returncode, one.out), (name, mode)
+            return run_raw("sx-font", list(mode), stdin=f)
+
+    names = sorted(n for n in EXPECT if n != HEAVY)
+    requests = [(name, mode, FIXTURES / name) for name in names for mode in modes]
+    check_through_traced_fork_server("sx-font", requests, tmp_path, oneshot)
 
 
 def test_fork_server_answers_like_oneshot():

@@ -17,11 +17,10 @@ from functools import lru_cache
 import pytest
 
 from answer import BIN, FIXTURES, Run, parse
-from test_zygote import LINE, Zygote
+from strict_trace import ALLOWED, after_the_line, check_through_traced_fork_server
 
 UPLOADS = FIXTURES / "uploads"
 EXPECT = json.loads((FIXTURES / "uploads_expectations.json").read_text())
-ALLOWED = {"read", "write", "exit", "rt_sigreturn"}
 FAMILY = {
     "video": ("sx-video", (("--probe",), ("--thumbnail", "64"))),
     "image": ("sx-image", (("--probe",), ("--thumbnail", "64"), ("--full",))),
@@ -45,26 +44,6 @@ pytestmark = pytest.mark.skipif(shutil.which("strace") is None, reason="strace i
 
 def family_of(rel):
     return FAMILY[rel.split("/")[0]]
-
-
-def after_the_line(trace_text, pids=None):
-    """pid -> syscall names after that pid's prctl(PR_SET_SECCOMP) (None: no prctl)."""
-    seen = {}
-    for line in trace_text.splitlines():
-        m = LINE.match(line)
-        if not m:
-            continue
-        pid = int(m.group(1))
-        if pids is not None and pid not in pids:
-            continue
-        if "PR_SET_SECCOMP" in line:
-            seen[pid] = set()
-        elif seen.get(pid) is not None:
-            if m.group(2):
-                seen[pid].add(m.group(2))
-        else:
-            seen[pid] = None
-    return seen
 
 
 @lru_cache(maxsize=None)
@@ -150,21 +129,6 @@ def test_uploads_through_a_traced_fork_server(family, tmp_path):
         pytest.skip(f"{binary} is not built")
     files = sorted(r for r in EXPECT if r.startswith(family + "/"))
     assert files
-    trace = tmp_path / "trace"
-    z = Zygote(binary, wrap=["strace", "-f", "-qq", "-o", str(trace)])
-    served = {}
-    try:
-        for rel in files:
-            for mode in modes:
-                r, done = z.run(list(mode), path=UPLOADS / rel)
-                served[(rel, mode)] = (r, done.pid)
-    finally:
-        assert z.close() == 0
-    calls = after_the_line(trace.read_text(), {pid for _, pid in served.values()})
-    for (rel, mode), (r, pid) in served.items():
-        check_answer(rel, mode, r)
-        assert calls.get(pid) is not None, f"{rel} {mode}: child {pid} never crossed the line"
-        assert calls[pid] <= ALLOWED, (rel, mode, calls[pid] - ALLOWED)
-        one, _ = oneshot(rel, mode)
-        assert (r.returncode, r.out) == (one.returncode, one.out), (
-            f"{rel} {mode}: the fork server answered differently from one-shot mode")
+    check_through_traced_fork_server(
+        binary, [(rel, mode, UPLOADS / rel) for rel in files for mode in modes], tmp_path,
+        lambda rel, mode: oneshot(rel, mode)[0], check_answer)

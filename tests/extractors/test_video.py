@@ -15,7 +15,6 @@ error per RGB channel (of 255), stated once here:
 The ffprobe comparisons skip, saying so, when ffmpeg/ffprobe are not installed.
 """
 import json
-import os
 import random
 import shutil
 import subprocess

@@ -29,9 +29,8 @@ import pytest
 from PIL import Image, ImageStat
 
 from answer import BIN, FIXTURES, Run, parse, run
-from test_uploads import ALLOWED, after_the_line
+from strict_trace import ALLOWED, after_the_line, check_through_traced_fork_server
 from test_video import as_image, ffmpeg_frame, ffprobe, mean_error
-from test_zygote import Zygote
 
 EXPECT = json.loads((FIXTURES / "video_expectations.json").read_text())
 NEW = sorted(k for k, v in EXPECT.items() if v["outcome"] == "ok" and
@@ -83,23 +82,9 @@ def test_new_fixture_oneshot_under_strace(rel):
 
 @pytest.mark.skipif(not HAVE_STRACE, reason="strace is not installed")
 def test_new_fixtures_through_a_traced_fork_server(tmp_path):
-    trace = tmp_path / "trace"
-    z = Zygote("sx-video", wrap=["strace", "-f", "-qq", "-o", str(trace)])
-    served = {}
-    try:
-        for rel in NEW:
-            for mode in MODES:
-                r, done = z.run(list(mode), path=FIXTURES / rel)
-                served[(rel, mode)] = (r, done.pid)
-    finally:
-        assert z.close() == 0
-    calls = after_the_line(trace.read_text(), {pid for _, pid in served.values()})
-    for (rel, mode), (r, pid) in served.items():
-        assert calls.get(pid) is not None, f"{rel} {mode}: child {pid} never crossed the line"
-        assert calls[pid] <= ALLOWED, (rel, mode, calls[pid] - ALLOWED)
-        one, _ = traced(rel, mode)
-        assert (r.returncode, r.out) == (one.returncode, one.out), (
-            f"{rel} {mode}: the fork server answered differently from one-shot mode")
+    check_through_traced_fork_server(
+        "sx-video", [(rel, mode, FIXTURES / rel) for rel in NEW for mode in MODES], tmp_path,
+        lambda rel, mode: traced(rel, mode)[0])
 
 
 # ---------------------------------------------------------------------------
