@@ -3,6 +3,10 @@ server under `strace -f`, each child crossing the strict line and making only re
 exit and rt_sigreturn after it, each answer equal byte for byte to one-shot mode's. A test
 helper (imported by test_*.py), not a test module."""
 
+import subprocess
+import tempfile
+
+from answer import BIN, Run
 from test_zygote import LINE, Zygote
 
 ALLOWED = {"read", "write", "exit", "rt_sigreturn"}
@@ -26,6 +30,17 @@ def after_the_line(trace_text, pids=None):
         else:
             seen[pid] = None
     return seen
+
+
+def traced_oneshot(binary, path, mode):
+    """One-shot `binary` with options `mode` on the file at `path`, under `strace -f`: its
+    Run, and the syscalls after the line of every traced process (after_the_line)."""
+    with tempfile.NamedTemporaryFile("r", prefix="sx-trace-") as trace:
+        with open(path, "rb") as f:
+            p = subprocess.run(["strace", "-f", "-qq", "-o", trace.name, str(BIN / binary),
+                                *mode], stdin=f, capture_output=True, env={}, timeout=120)
+        calls = after_the_line(trace.read())
+    return Run(p.returncode, p.stdout, p.stderr, 0.0, 0), calls
 
 
 def check_through_traced_fork_server(binary, requests, tmp_path, oneshot, check_answer=None):

@@ -8,15 +8,13 @@ process may only read, write, exit and rt_sigreturn (libwebp's and giflib's lazy
 done by the warm-up samples of fixtures/make_warm_samples.py)."""
 import json
 import shutil
-import subprocess
-import tempfile
 from functools import lru_cache
 
 import pytest
 from PIL import Image, ImageChops, ImageOps, ImageStat
 
-from answer import BIN, FIXTURES, Run, parse, run
-from strict_trace import ALLOWED, after_the_line, check_through_traced_fork_server
+from answer import FIXTURES, parse, run
+from strict_trace import ALLOWED, check_through_traced_fork_server, traced_oneshot
 
 ANIM = FIXTURES / "anim"
 EXPECT = json.loads((FIXTURES / "anim_expectations.json").read_text())
@@ -29,12 +27,7 @@ pytestmark = pytest.mark.skipif(shutil.which("strace") is None, reason="strace i
 
 @lru_cache(maxsize=None)
 def oneshot(rel, mode):
-    with tempfile.NamedTemporaryFile("r", prefix="sx-anim-trace-") as trace:
-        with open(ANIM / rel, "rb") as f:
-            p = subprocess.run(["strace", "-f", "-qq", "-o", trace.name, str(BIN / "sx-image"),
-                                *mode], stdin=f, capture_output=True, env={}, timeout=120)
-        calls = after_the_line(trace.read())
-    return Run(p.returncode, p.stdout, p.stderr, 0.0, 0), calls
+    return traced_oneshot("sx-image", ANIM / rel, mode)
 
 
 def check_answer(rel, mode, r):

@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageCms, ImageStat
 
-from answer import BIN, FIXTURES, Run, parse, run
+from answer import FIXTURES, parse, run
 from test_image_fixtures import THUMB_TOLERANCE
-from strict_trace import ALLOWED, after_the_line, check_through_traced_fork_server
+from strict_trace import ALLOWED, check_through_traced_fork_server, traced_oneshot
 
 COLOR = FIXTURES / "color"
 EXPECT = json.loads((FIXTURES / "color_expectations.json").read_text())
@@ -206,13 +206,9 @@ straced = pytest.mark.skipif(shutil.which("strace") is None, reason="strace is n
 
 
 @lru_cache(maxsize=None)
-def traced_oneshot(name, mode):
-    with tempfile.NamedTemporaryFile("r", prefix="sx-color-trace-") as trace:
-        with open(COLOR / name, "rb") as f:
-            p = subprocess.run(["strace", "-f", "-qq", "-o", trace.name, str(BIN / "sx-image"),
-                                *mode], stdin=f, capture_output=True, env={}, timeout=120)
-        calls = after_the_line(trace.read())
-    return parse(Run(p.returncode, p.stdout, p.stderr, 0.0, 0)), calls
+def traced_color(name, mode):
+    r, calls = traced_oneshot("sx-image", COLOR / name, mode)
+    return parse(r), calls
 
 
 def check_answer(name, mode, r):
@@ -230,7 +226,7 @@ def check_answer(name, mode, r):
 @pytest.mark.parametrize("name", sorted(EXPECT))
 def test_color_oneshot_under_strace(name):
     for mode in MODES:
-        r, calls = traced_oneshot(name, mode)
+        r, calls = traced_color(name, mode)
         check_answer(name, mode, r)
         strict = [c for c in calls.values() if c is not None]
         assert len(strict) == 1, f"{name} {mode}: {len(strict)} processes crossed the line"
@@ -241,4 +237,4 @@ def test_color_oneshot_under_strace(name):
 def test_color_through_a_traced_fork_server(tmp_path):
     check_through_traced_fork_server(
         "sx-image", [(name, mode, COLOR / name) for name in sorted(EXPECT) for mode in MODES],
-        tmp_path, lambda name, mode: traced_oneshot(name, mode)[0], check_answer)
+        tmp_path, lambda name, mode: traced_color(name, mode)[0], check_answer)

@@ -10,14 +10,12 @@ Cost: one strace'd exec per file and mode, and one strace'd zygote per extractor
 every file and mode (sx-video's dynamic linking is paid once there)."""
 import json
 import shutil
-import subprocess
-import tempfile
 from functools import lru_cache
 
 import pytest
 
-from answer import BIN, FIXTURES, Run, parse
-from strict_trace import ALLOWED, after_the_line, check_through_traced_fork_server
+from answer import BIN, FIXTURES, parse
+from strict_trace import ALLOWED, check_through_traced_fork_server, traced_oneshot
 
 UPLOADS = FIXTURES / "uploads"
 EXPECT = json.loads((FIXTURES / "uploads_expectations.json").read_text())
@@ -50,12 +48,7 @@ def family_of(rel):
 def oneshot(rel, mode):
     """(Run, syscalls after the line of every traced process) for one file and mode."""
     binary, _ = family_of(rel)
-    with tempfile.NamedTemporaryFile("r", prefix="sx-upload-trace-") as trace:
-        with open(UPLOADS / rel, "rb") as f:
-            p = subprocess.run(["strace", "-f", "-qq", "-o", trace.name, str(BIN / binary),
-                                *mode], stdin=f, capture_output=True, env={}, timeout=120)
-        calls = after_the_line(trace.read())
-    return Run(p.returncode, p.stdout, p.stderr, 0.0, 0), calls
+    return traced_oneshot(binary, UPLOADS / rel, mode)
 
 
 def check_answer(rel, mode, r):

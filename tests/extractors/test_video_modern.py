@@ -21,15 +21,14 @@ CLI's first frame).
 import json
 import shutil
 import subprocess
-import tempfile
 from functools import lru_cache
 from io import BytesIO
 
 import pytest
 from PIL import Image, ImageStat
 
-from answer import BIN, FIXTURES, Run, parse, run
-from strict_trace import ALLOWED, after_the_line, check_through_traced_fork_server
+from answer import FIXTURES, parse, run
+from strict_trace import ALLOWED, check_through_traced_fork_server, traced_oneshot
 from test_video import as_image, ffmpeg_frame, ffprobe, mean_error
 
 EXPECT = json.loads((FIXTURES / "video_expectations.json").read_text())
@@ -58,12 +57,7 @@ def test_the_new_fixtures_are_there():
 
 @lru_cache(maxsize=None)
 def traced(rel, mode):
-    with tempfile.NamedTemporaryFile("r", prefix="sx-video-trace-") as trace:
-        with open(FIXTURES / rel, "rb") as f:
-            p = subprocess.run(["strace", "-f", "-qq", "-o", trace.name, str(BIN / "sx-video"),
-                                *mode], stdin=f, capture_output=True, env={}, timeout=120)
-        calls = after_the_line(trace.read())
-    return Run(p.returncode, p.stdout, p.stderr, 0.0, 0), calls
+    return traced_oneshot("sx-video", FIXTURES / rel, mode)
 
 
 @pytest.mark.skipif(not HAVE_STRACE, reason="strace is not installed")
