@@ -88,6 +88,43 @@ bool sx_answer_image(int fd, const struct sx_image *image)
 	return write_all(fd, head, sizeof head) && write_all(fd, image->pixels, pixel_bytes);
 }
 
+/* True when the frames of `r` can be sent; one frame's pixel bytes go to *frame_bytes and
+ * the payload length to *payload. */
+static bool frames_are_sendable(const struct sx_result *r, size_t *frame_bytes, size_t *payload)
+{
+	size_t each, all;
+	return r->kind == SX_RESULT_FRAMES && r->frame_count >= 1 &&
+	       r->frame_count <= SX_FRAMES_MAX && image_is_sendable(&r->image, frame_bytes) &&
+	       sx_add_size(*frame_bytes, SX_WIRE_FRAME_HEAD_BYTES, &each) &&
+	       sx_mul_size(each, r->frame_count, &all) &&
+	       sx_add_size(all, SX_WIRE_FRAMES_FIXED_BYTES, payload) && *payload <= UINT32_MAX;
+}
+
+bool sx_answer_frames(int fd, const struct sx_result *r)
+{
+	size_t frame_bytes, payload;
+	if (!frames_are_sendable(r, &frame_bytes, &payload))
+		return false;
+	uint8_t head[SX_WIRE_HEADER_BYTES + SX_WIRE_FRAMES_FIXED_BYTES] = {0};
+	fill_header(head, SX_WIRE_TYPE_FRAMES, (uint32_t)payload);
+	uint8_t *p = head + SX_WIRE_HEADER_BYTES;
+	sx_put_le32(p, r->image.width);
+	sx_put_le32(p + 4, r->image.height);
+	p[8] = (uint8_t)r->image.channels;
+	sx_put_le32(p + 12, r->frame_count);
+	sx_put_le32(p + 16, r->loop_count);
+	if (!write_all(fd, head, sizeof head))
+		return false;
+	for (uint32_t i = 0; i < r->frame_count; i++) {
+		uint8_t d[SX_WIRE_FRAME_HEAD_BYTES];
+		sx_put_le32(d, r->durations[i]);
+		if (!write_all(fd, d, sizeof d) ||
+		    !write_all(fd, r->image.pixels + (size_t)i * frame_bytes, frame_bytes))
+			return false;
+	}
+	return true;
+}
+
 int sx_answer_result(int fd, enum sx_status status, const struct sx_result *result)
 {
 	size_t pixel_bytes;
@@ -99,6 +136,9 @@ int sx_answer_result(int fd, enum sx_status status, const struct sx_result *resu
 		    image_is_sendable(&result->image, &pixel_bytes))
 			return sx_answer_image(fd, &result->image) ? SX_EXIT_RESULT
 								   : SX_EXIT_NO_ANSWER;
+		size_t frame_bytes, payload;
+		if (frames_are_sendable(result, &frame_bytes, &payload))
+			return sx_answer_frames(fd, result) ? SX_EXIT_RESULT : SX_EXIT_NO_ANSWER;
 		return sx_answer_error(fd, SX_ERR_INTERNAL, "decoder returned no valid result")
 			   ? SX_EXIT_ERROR
 			   : SX_EXIT_NO_ANSWER;

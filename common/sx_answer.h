@@ -15,6 +15,8 @@
 bool sx_answer_error(int fd, enum sx_status status, const char *detail);
 bool sx_answer_meta(int fd, const struct sx_meta *meta);
 bool sx_answer_image(int fd, const struct sx_image *image);
+/* The frames payload (type 4) of an SX_RESULT_FRAMES result. */
+bool sx_answer_frames(int fd, const struct sx_result *result);
 
 /* Answers for a finished decode core: the result on SX_OK, an error message otherwise
  * (a broken metadata record becomes SX_ERR_INTERNAL). Returns the exit status that agrees

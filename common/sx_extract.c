@@ -12,6 +12,8 @@ void sx_result_init(struct sx_result *result)
 	result->image.width = result->image.height = 0;
 	result->image.channels = 0;
 	result->image.pixels = NULL;
+	result->frame_count = 0;
+	result->loop_count = 0;
 	result->detail[0] = '\0';
 }
 

@@ -42,6 +42,8 @@ struct sx_request {
 	unsigned font_size;    /* fonts: em size in pixels of the preview; 0: fitted */
 	char text[SX_FONT_TEXT_MAX_BYTES + 1]; /* fonts: preview text, validated UTF-8; "" */
 	enum sx_color color;		       /* images: --color srgb|raw */
+	uint32_t frames;     /* images: --frames N (1..SX_FRAMES_MAX) with --thumbnail or --full: up
+			      * to N frames of an animation; 0: one image */
 	bool sandbox_report; /* --sandbox-report: answer which sandbox the line entered */
 	bool posture_check;  /* --posture-check: cross the line, then make a forbidden call */
 };
@@ -58,13 +60,17 @@ enum sx_result_kind {
 	SX_RESULT_NONE = 0,
 	SX_RESULT_META = 1,
 	SX_RESULT_IMAGE = 2,
+	SX_RESULT_FRAMES = 3, /* image holds frame_count frames of width x height, one after
+			       * the other; durations[] and loop_count go with them */
 };
 
 struct sx_result {
 	enum sx_result_kind kind;
 	struct sx_meta meta;
 	struct sx_image image;
-	char detail[SX_DETAIL_MAX]; /* NUL-terminated reason when the status is not SX_OK */
+	uint32_t frame_count, loop_count;  /* SX_RESULT_FRAMES */
+	uint32_t durations[SX_FRAMES_MAX]; /* ms, per frame */
+	char detail[SX_DETAIL_MAX];	   /* NUL-terminated reason when the status is not SX_OK */
 };
 
 /* The decode core of every extractor has this type. `ctx` is the family's warm context

@@ -12,7 +12,7 @@ static struct {
 } warm;
 
 static void run_sample(const struct sx_family *family, void *ctx, const struct sx_sample *s,
-		       enum sx_mode mode, unsigned channels)
+		       enum sx_mode mode, unsigned channels, uint32_t frames)
 {
 	/* Static: a result holds a 64 KiB metadata buffer. */
 	static struct sx_result result;
@@ -22,6 +22,7 @@ static void run_sample(const struct sx_family *family, void *ctx, const struct s
 	req.box_w = family->warm_box_w;
 	req.box_h = family->warm_box_h;
 	req.channels = channels;
+	req.frames = frames;
 	sx_result_init(&result);
 	family->extract(ctx, &req, s->data, s->size, &result);
 	sx_result_release(&result);
@@ -49,20 +50,26 @@ bool sx_family_warm_up(const struct sx_family *family, void **ctx)
 		for (enum sx_mode mode = SX_MODE_PROBE; mode <= SX_MODE_FULL; mode++) {
 			if (!(family->modes & SX_FAMILY_MODE_BIT(mode)))
 				continue;
-			run_sample(family, warm.ctx, s, mode, 4);
+			run_sample(family, warm.ctx, s, mode, 4, 0);
+			/* --frames: the animation paths (every frame composited and scaled). */
+			if (family->frames && mode != SX_MODE_PROBE)
+				run_sample(family, warm.ctx, s, mode, 4, 2);
 			for (size_t l = 0; i == 0 && mode != SX_MODE_PROBE &&
 					   l < sizeof other_layouts / sizeof other_layouts[0];
 			     l++)
-				run_sample(family, warm.ctx, s, mode, other_layouts[l]);
+				run_sample(family, warm.ctx, s, mode, other_layouts[l], 0);
 		}
 	}
 	return true;
 }
 
-void *sx_family_warm_up_or_fail(const struct sx_family *family, enum sx_status *status,
-				struct sx_result *result)
+void *sx_family_warm_up_or_fail(const struct sx_family *family, const struct sx_request *req,
+				enum sx_status *status, struct sx_result *result)
 {
 	void *ctx;
+	if (*status == SX_OK && req->frames && !family->frames)
+		*status = sx_fail(result, SX_ERR_BAD_REQUEST, "%s answers no --frames request",
+				  family->name);
 	if (!sx_family_warm_up(family, &ctx) && *status == SX_OK)
 		*status = sx_fail(result, SX_ERR_INTERNAL, "%s",
 				  family->prepare_failure ? family->prepare_failure

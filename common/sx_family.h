@@ -60,15 +60,17 @@ struct sx_family {
 	const struct sx_sample_set *samples;
 	unsigned modes;			 /* SX_FAMILY_MODE_BIT()s of the modes it answers */
 	uint32_t warm_box_w, warm_box_h; /* thumbnail box of the warm-up */
+	bool frames; /* answers --frames N (wire version 3); else such a request is BAD_REQUEST.
+		      * The warm-up then also runs every sample with --frames 2. */
 };
 
 /* See the top of this file. *ctx gets the warm context (also on later calls). */
 bool sx_family_warm_up(const struct sx_family *family, void **ctx);
 
 /* main()'s step 2: the warm-up; when it failed and *status is still SX_OK, *status
- * becomes SX_ERR_INTERNAL with the family's reason in result->detail. Returns the warm
- * context. */
-void *sx_family_warm_up_or_fail(const struct sx_family *family, enum sx_status *status,
-				struct sx_result *result);
+ * becomes SX_ERR_INTERNAL with the family's reason in result->detail (SX_ERR_BAD_REQUEST
+ * first for a --frames request to a family without `frames`). Returns the warm context. */
+void *sx_family_warm_up_or_fail(const struct sx_family *family, const struct sx_request *req,
+				enum sx_status *status, struct sx_result *result);
 
 #endif

@@ -59,6 +59,13 @@
 /* Animation (GIF, WebP, APNG probes): frames counted before the count stops and the probe
  * says so (frame_count_capped). Counting walks chunk/block headers only, never decodes. */
 #define SX_ANIM_MAX_FRAMES_COUNTED 100000u
+/* --frames N (wire version 3): N is at most SX_FRAMES_MAX. The answer holds the first frames
+ * while their output pixels, summed, stay within the request's max_pixels (each frame is one
+ * thumbnail or full-size picture), and while the canvas pixels composited so far stay within
+ * SX_FRAMES_MAX_WORK_PIXELS: past either cap the answer has fewer frames than asked (at least
+ * one), never an error. */
+#define SX_FRAMES_MAX 1000u
+#define SX_FRAMES_MAX_WORK_PIXELS ((uint64_t)1 << 30)
 
 /* WebP (libwebp): a side is at most 16383 by the format; the canvas also goes through the
  * request's pixel cap before libwebp allocates anything. */

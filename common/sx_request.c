@@ -142,6 +142,9 @@ enum sx_status sx_request_parse(int argc, char **argv, struct sx_request *req, b
 		} else if (strcmp(opt, "--color") == 0) {
 			ok = val && (strcmp(val, "srgb") == 0 || strcmp(val, "raw") == 0);
 			req->color = ok && strcmp(val, "raw") == 0 ? SX_COLOR_RAW : SX_COLOR_SRGB;
+		} else if (strcmp(opt, "--frames") == 0) {
+			ok = parse_amount(val, SX_FRAMES_MAX, &n) && n > 0;
+			req->frames = (uint32_t)n;
 		} else if (strcmp(opt, "--posture-check") == 0) {
 			req->posture_check = true;
 			used_val = false;
@@ -169,6 +172,11 @@ enum sx_status sx_request_parse(int argc, char **argv, struct sx_request *req, b
 		if (used_val)
 			i++;
 	}
+	if (req->frames && req->mode == SX_MODE_PROBE) {
+		snprintf(detail, SX_DETAIL_MAX,
+			 "--frames needs --thumbnail or --full (see --help)");
+		return SX_ERR_BAD_REQUEST;
+	}
 	return SX_OK;
 }
 
@@ -177,7 +185,9 @@ uint64_t sx_request_max_answer_bytes(const struct sx_request *req)
 	size_t pixels;
 	if (!sx_mul_size((size_t)req->max_pixels, 4, &pixels))
 		pixels = SIZE_MAX / 2;
-	return (uint64_t)pixels + SX_META_MAX_BYTES + 64;
+	/* Frames: their pixels together stay within max_pixels; each adds its duration. */
+	return (uint64_t)pixels + SX_META_MAX_BYTES + 64 +
+	       (uint64_t)SX_FRAMES_MAX * SX_WIRE_FRAME_HEAD_BYTES;
 }
 
 void sx_request_print_version(const char *prog)
@@ -204,6 +214,9 @@ void sx_request_print_usage(const char *prog, const char *summary)
 	    "  --cpu-seconds N      CPU time limit; the kernel kills past it (default %u)\n"
 	    "  --color srgb|raw     images: convert to sRGB by the embedded ICC profile or\n"
 	    "                       colour chunks (default srgb), or keep stored values\n"
+	    "  --frames N           with --thumbnail or --full (sx-image): up to N (1..%u) frames\n"
+	    "                       of an animation, composited, each scaled like the first;\n"
+	    "                       fewer when their pixels together pass --max-pixels\n"
 	    "  --face N             face index in a font collection (fonts only, default 0)\n"
 	    "  --text UTF8          font preview text instead of the sample (at most %u bytes,\n"
 	    "                       no control characters)\n"
@@ -222,6 +235,6 @@ void sx_request_print_usage(const char *prog, const char *summary)
 	    "filter already in force, an equally strict filter): it can only read, write and\n"
 	    "exit. It prints nothing on stderr.\n",
 	    SX_PIXELS_DEFAULT, SX_INPUT_DEFAULT_BYTES, SX_POOL_DEFAULT_BYTES, SX_POOL_MIN_BYTES,
-	    SX_CPU_SECONDS_DEFAULT, SX_FONT_TEXT_MAX_BYTES, SX_FONT_MIN_PIXEL_SIZE,
+	    SX_CPU_SECONDS_DEFAULT, SX_FRAMES_MAX, SX_FONT_TEXT_MAX_BYTES, SX_FONT_MIN_PIXEL_SIZE,
 	    SX_FONT_MAX_PIXEL_SIZE);
 }

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   gcc make cmake pkg-config
-  libjpeg62-turbo-dev libpng-dev liblcms2-dev libwebp-dev libgif-dev webp giflib-tools
+  libjpeg62-turbo-dev libpng-dev zlib1g-dev liblcms2-dev libwebp-dev libgif-dev webp giflib-tools
   libvips-tools icc-profiles-free colord-data libgs10-common
   libfreetype-dev libharfbuzz-dev libraqm0 liblua5.4-dev
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev

@@ -9,12 +9,14 @@
  * SX_GIF_MAX_SIDE and the pixel cap before the canvas is allocated, the frame likewise before its
  * line buffer; that frame is composited onto a transparent screen (transparent index from its
  * Graphic Control Extension, interlaced rows put back in place, parts outside the screen clipped),
- * and giflib is closed without reading further frames.
+ * and giflib is closed without reading further frames. A --frames request goes on frame by frame
+ * (disposal modes applied) until the sink is full or the trailer comes.
  */
 #include <gif_lib.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "image_frames.h"
 #include "image_internal.h"
 #include "sx_bytes.h"
 #include "sx_size.h"
@@ -161,25 +163,39 @@ static void put_row(uint8_t *canvas, uint32_t sw, uint32_t sh, const GifImageDes
 	}
 }
 
-static enum sx_status decode_first_frame(const struct sx_request *req, GifFileType *gif,
-					 uint8_t **canvas, struct sx_result *result)
+/* The Graphic Control Extension in force for the next image. */
+struct gif_control {
+	int transparent; /* index, or -1 */
+	int disposal;	 /* 0..3 as stored (4..7 act as 0) */
+	uint32_t delay_ms;
+};
+
+/* Reads records up to the next image descriptor (*end false) or the trailer (*end true),
+ * taking the last Graphic Control Extension seen on the way. */
+static enum sx_status next_image(GifFileType *gif, struct gif_control *gce, bool *end,
+				 struct sx_result *result)
 {
-	uint32_t sw = (uint32_t)gif->SWidth, sh = (uint32_t)gif->SHeight;
-	int transparent = -1;
+	*gce = (struct gif_control){-1, 0, 0};
+	*end = false;
 	for (;;) {
 		GifRecordType type;
 		if (DGifGetRecordType(gif, &type) == GIF_ERROR)
 			return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: %s",
 				       GifErrorString(gif->Error));
-		if (type == TERMINATE_RECORD_TYPE)
-			return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: no image in the file");
+		if (type == TERMINATE_RECORD_TYPE) {
+			*end = true;
+			return SX_OK;
+		}
 		if (type == EXTENSION_RECORD_TYPE) {
 			int code;
 			GifByteType *ext;
 			if (DGifGetExtension(gif, &code, &ext) == GIF_ERROR)
 				return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: bad extension");
-			if (code == GRAPHICS_EXT_FUNC_CODE && ext && ext[0] >= 4)
-				transparent = (ext[1] & 1) ? ext[4] : -1;
+			if (code == GRAPHICS_EXT_FUNC_CODE && ext && ext[0] >= 4) {
+				gce->transparent = (ext[1] & 1) ? ext[4] : -1;
+				gce->disposal = (ext[1] >> 2) & 7;
+				gce->delay_ms = (uint32_t)(ext[2] | ext[3] << 8) * 10;
+			}
 			while (ext)
 				if (DGifGetExtensionNext(gif, &ext) == GIF_ERROR)
 					return sx_fail(result, SX_ERR_BAD_INPUT,
@@ -190,26 +206,27 @@ static enum sx_status decode_first_frame(const struct sx_request *req, GifFileTy
 			return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: unknown record");
 		if (DGifGetImageDesc(gif) == GIF_ERROR)
 			return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: bad image descriptor");
-		break;
+		return SX_OK;
 	}
+}
+
+/* Decodes the image whose descriptor was just read onto the canvas (sw x sh). */
+static enum sx_status draw_image(const struct sx_request *req, GifFileType *gif, uint8_t *canvas,
+				 uint32_t sw, uint32_t sh, int transparent,
+				 struct sx_result *result)
+{
 	const GifImageDesc *img = &gif->Image;
 	const ColorMapObject *map = img->ColorMap ? img->ColorMap : gif->SColorMap;
 	if (!map)
-		return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: the first frame has no colour map");
+		return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: a frame has no colour map");
 	enum sx_status status =
 	    check_pixel_cap(req, (uint32_t)img->Width, (uint32_t)img->Height, result);
 	if (status != SX_OK)
 		return status;
-	size_t bytes;
-	if (!sx_mul3_size(sw, sh, 4, &bytes))
-		return sx_fail(result, SX_ERR_LIMIT, "GIF: %ux%u screen is too large", sw, sh);
-	/* Transparent black: what browsers show where the first frame does not paint. */
-	*canvas = calloc(1, bytes);
 	uint8_t *line = malloc((size_t)img->Width);
-	if (!*canvas || !line) {
-		free(line);
-		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %ux%u image", sw, sh);
-	}
+	if (!line)
+		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %d-pixel row",
+			       img->Width);
 	static const uint32_t start[4] = {0, 4, 2, 1}, step[4] = {8, 8, 4, 2};
 	uint32_t fh = (uint32_t)img->Height;
 	for (int pass = 0; pass < (img->Interlace ? 4 : 1); pass++) {
@@ -220,11 +237,73 @@ static enum sx_status decode_first_frame(const struct sx_request *req, GifFileTy
 				return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: %s",
 					       GifErrorString(gif->Error));
 			}
-			put_row(*canvas, sw, sh, img, map, transparent, row, line);
+			put_row(canvas, sw, sh, img, map, transparent, row, line);
 		}
 	}
 	free(line);
 	return SX_OK;
+}
+
+/* Disposal 2: the frame's rectangle (clipped to the screen) back to transparent, as
+ * browsers do. */
+static void clear_rect(uint8_t *canvas, uint32_t sw, uint32_t sh, const GifImageDesc *img)
+{
+	uint32_t x0 = (uint32_t)img->Left, y0 = (uint32_t)img->Top;
+	if (x0 >= sw || y0 >= sh)
+		return;
+	uint32_t x1 = x0 + (uint32_t)img->Width, y1 = y0 + (uint32_t)img->Height;
+	if (x1 > sw)
+		x1 = sw;
+	if (y1 > sh)
+		y1 = sh;
+	for (uint32_t y = y0; y < y1; y++)
+		memset(canvas + ((size_t)y * sw + x0) * 4, 0, (size_t)(x1 - x0) * 4);
+}
+
+/* Composites the frames onto a transparent screen: the first one only (sink NULL: the
+ * canvas then holds it), or every frame into the sink until it is full or the file ends,
+ * disposal 1 (keep), 2 (clear the rectangle) and 3 (back to the canvas before the frame)
+ * applied between frames. */
+static enum sx_status composite(const struct sx_request *req, GifFileType *gif, uint8_t *canvas,
+				uint32_t sw, uint32_t sh, struct frame_sink *sink,
+				struct sx_result *result)
+{
+	size_t bytes = (size_t)sw * sh * 4; /* under the pixel cap */
+	uint8_t *previous = NULL;
+	enum sx_status status = SX_OK;
+	for (uint32_t n = 0;; n++) {
+		struct gif_control gce;
+		bool end;
+		status = next_image(gif, &gce, &end, result);
+		if (status != SX_OK)
+			break;
+		if (end) {
+			if (n == 0)
+				status =
+				    sx_fail(result, SX_ERR_BAD_INPUT, "GIF: no image in the file");
+			break;
+		}
+		if (sink && gce.disposal == 3) {
+			if (!previous && !(previous = malloc(bytes))) {
+				status = sx_fail(result, SX_ERR_NO_MEMORY,
+						 "no memory for a %ux%u screen", sw, sh);
+				break;
+			}
+			memcpy(previous, canvas, bytes);
+		}
+		status = draw_image(req, gif, canvas, sw, sh, gce.transparent, result);
+		if (status != SX_OK || !sink)
+			break;
+		status = frames_add(sink, canvas, gce.delay_ms, result);
+		if (status != SX_OK || frames_full(sink))
+			break;
+		if (gce.disposal == 2)
+			clear_rect(canvas, sw, sh, &gif->Image);
+		else if (gce.disposal == 3)
+			memcpy(canvas, previous, bytes);
+	}
+	free(previous);
+	return status;
 }
 
 enum sx_status gif_extract(const struct sx_request *req, const uint8_t *data, size_t size,
@@ -257,11 +336,26 @@ enum sx_status gif_extract(const struct sx_request *req, const uint8_t *data, si
 		return sx_fail(
 		    result, err == D_GIF_ERR_NOT_ENOUGH_MEM ? SX_ERR_NO_MEMORY : SX_ERR_BAD_INPUT,
 		    "GIF: %s", GifErrorString(err));
-	uint8_t *canvas = NULL;
-	status = decode_first_frame(req, gif, &canvas, result);
+	/* Transparent black: what browsers show where no frame painted. */
+	uint8_t *canvas = calloc((size_t)w.width * w.height, 4);
+	if (!canvas) {
+		DGifCloseFile(gif, &err);
+		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %ux%u image", w.width,
+			       w.height);
+	}
+	struct frame_sink sink = {0};
+	bool frames = req->frames > 0;
+	if (frames)
+		status = frames_open(&sink, req, w.width, w.height, 1, NULL, result);
+	if (status == SX_OK)
+		status =
+		    composite(req, gif, canvas, w.width, w.height, frames ? &sink : NULL, result);
 	DGifCloseFile(gif, &err);
-	if (status != SX_OK) {
+	if (status != SX_OK || frames) {
 		free(canvas);
+		if (status == SX_OK)
+			return frames_close(&sink, w.has_netscape ? w.loop_count : 1, result);
+		frames_discard(&sink);
 		return status;
 	}
 	return finish_image(req, canvas, w.width, w.height, w.width, w.height, 1, result);

@@ -2,7 +2,9 @@
  * format and hands the input to the JPEG, PNG, WebP or GIF decoder. */
 #include "image_core.h"
 
+#include "image_apng.h"
 #include "image_color.h"
+#include "image_frames.h"
 #include "image_internal.h"
 
 static const char summary[] =
@@ -16,7 +18,8 @@ static const char summary[] =
     "Image answers are 8-bit\n"
     "RGBA (or RGB) in sRGB (LittleCMS, unless --color raw), EXIF orientation applied,\n"
     "the first frame of an animation; thumbnails use libjpeg DCT scaling or libwebp's\n"
-    "scaled decode, then area averaging.";
+    "scaled decode, then area averaging. --frames N answers up to N frames of a GIF,\n"
+    "WebP or APNG animation, composited (a still image: one frame).";
 
 /* lcms2's allocator, error handler, built-in sRGB and one transform of each kind. */
 static bool prepare_image(void **ctx)
@@ -25,22 +28,35 @@ static bool prepare_image(void **ctx)
 	return color_prepare();
 }
 
-static enum sx_status extract_image(void *ctx, const struct sx_request *req, const uint8_t *data,
-				    size_t size, struct sx_result *result)
+static enum sx_status extract_one(const struct sx_request *req, const uint8_t *data, size_t size,
+				  struct sx_result *result)
 {
-	(void)ctx;
 	const char *what;
-	if (size == 0)
-		return sx_fail(result, SX_ERR_BAD_INPUT, "empty input");
 	switch (sniff_image_format(data, size, &what)) {
 	case IMAGE_FORMAT_JPEG: return jpeg_extract(req, data, size, result);
-	case IMAGE_FORMAT_PNG: return png_extract(req, data, size, result);
+	case IMAGE_FORMAT_PNG:
+		if (req->frames && apng_is_animated(data, size))
+			return apng_frames(req, data, size, result);
+		return png_extract(req, data, size, result);
 	case IMAGE_FORMAT_WEBP: return webp_extract(req, data, size, result);
 	case IMAGE_FORMAT_GIF: return gif_extract(req, data, size, result);
 	case IMAGE_FORMAT_UNKNOWN: break;
 	}
 	return sx_fail(result, SX_ERR_UNSUPPORTED,
 		       "not a JPEG, PNG, WebP or GIF file (looks like %s)", what);
+}
+
+static enum sx_status extract_image(void *ctx, const struct sx_request *req, const uint8_t *data,
+				    size_t size, struct sx_result *result)
+{
+	(void)ctx;
+	if (size == 0)
+		return sx_fail(result, SX_ERR_BAD_INPUT, "empty input");
+	enum sx_status status = extract_one(req, data, size, result);
+	/* --frames: a still image (or a decoder without frames) answers one frame. */
+	if (status == SX_OK && req->frames && result->kind == SX_RESULT_IMAGE)
+		frames_from_image(result);
+	return status;
 }
 
 const struct sx_family sx_image_family = {
@@ -56,4 +72,5 @@ const struct sx_family sx_image_family = {
     .modes = SX_FAMILY_ALL_MODES,
     .warm_box_w = 7,
     .warm_box_h = 5,
+    .frames = true,
 };

@@ -7,8 +7,9 @@
  * allocates. A still image is decoded into our own buffer, scaled by libwebp itself
  * (use_scaling) for a thumbnail; an animation's first frame is composited by
  * WebPAnimDecoder (frames outside the canvas are refused by the demuxer). ICCP goes to
- * image_color.c, EXIF orientation is applied as for JPEG. libwebp runs single-threaded
- * (use_threads 0).
+ * image_color.c, EXIF orientation is applied as for JPEG. A --frames request takes every frame
+ * from WebPAnimDecoder, each converted, scaled and turned like the first. libwebp runs
+ * single-threaded (use_threads 0).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <webp/demux.h>
 
 #include "image_color.h"
+#include "image_frames.h"
 #include "image_internal.h"
 #include "sx_bytes.h"
 #include "sx_size.h"
@@ -190,6 +192,50 @@ static enum sx_status decode_first_frame(const uint8_t *data, size_t size, struc
 	return status;
 }
 
+/* --frames: every frame composited by WebPAnimDecoder into the sink, until it is full;
+ * a frame's duration is the gap to the next timestamp (the decoder's running sum). */
+static enum sx_status decode_frames(const struct sx_request *req, const uint8_t *data, size_t size,
+				    struct webp_job *job, struct sx_result *result)
+{
+	WebPAnimDecoderOptions opt;
+	if (!WebPAnimDecoderOptionsInit(&opt))
+		return sx_fail(result, SX_ERR_INTERNAL, "WebP: decoder version mismatch");
+	opt.color_mode = MODE_RGBA;
+	opt.use_threads = 0;
+	WebPData wd = {data, size};
+	struct frame_sink sink;
+	if (req->color == SX_COLOR_SRGB)
+		color_plan_open(&job->plan, &job->color, COLOR_LAYOUT_RGBA8, true);
+	enum sx_status status =
+	    frames_open(&sink, req, job->width, job->height, job->orientation, &job->plan, result);
+	if (status != SX_OK)
+		return status;
+	WebPAnimDecoder *dec = WebPAnimDecoderNew(&wd, &opt);
+	if (!dec) {
+		frames_discard(&sink);
+		return sx_fail(result, SX_ERR_BAD_INPUT, "WebP: libwebp refused the animation");
+	}
+	int before = 0;
+	while (status == SX_OK && !frames_full(&sink) && WebPAnimDecoderHasMoreFrames(dec)) {
+		uint8_t *canvas;
+		int ts;
+		if (!WebPAnimDecoderGetNext(dec, &canvas, &ts)) {
+			status = sx_fail(result, SX_ERR_BAD_INPUT, "WebP: frame %u does not decode",
+					 sink.count + 1);
+			break;
+		}
+		status =
+		    frames_add(&sink, canvas, ts > before ? (uint32_t)(ts - before) : 0, result);
+		before = ts;
+	}
+	WebPAnimDecoderDelete(dec);
+	if (status != SX_OK) {
+		frames_discard(&sink);
+		return status;
+	}
+	return frames_close(&sink, (uint32_t)WebPDemuxGetI(job->demux, WEBP_FF_LOOP_COUNT), result);
+}
+
 static enum sx_status run_webp(struct webp_job *job, const struct sx_request *req,
 			       const uint8_t *data, size_t size, struct sx_result *result)
 {
@@ -226,6 +272,8 @@ static enum sx_status run_webp(struct webp_job *job, const struct sx_request *re
 	enum sx_status status = check_pixel_cap(req, job->width, job->height, result);
 	if (status != SX_OK)
 		return status;
+	if (req->frames && (job->flags & ANIMATION_FLAG))
+		return decode_frames(req, wd.bytes, wd.size, job, result);
 	uint8_t *rgba = NULL;
 	uint32_t w = job->width, h = job->height;
 	if (job->flags & ANIMATION_FLAG)

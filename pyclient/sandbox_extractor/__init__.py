@@ -27,8 +27,10 @@ from ._api import (  # noqa: E402
     STREAM_VIDEO,
     Input,
     StreamKind,
+    aload_frames,
     aload_image,
     aprobe_format,
+    load_frames,
     load_image,
     probe_format,
 )
@@ -51,8 +53,10 @@ from ._wire import RELEASE as __version__
 __all__ = [
     "probe_format",
     "load_image",
+    "load_frames",
     "aprobe_format",
     "aload_image",
+    "aload_frames",
     "STREAM_AUTO",
     "STREAM_IMAGE",
     "STREAM_VIDEO",

@@ -1,5 +1,5 @@
-"""The public calls: probe_format and load_image, and their asyncio twins aprobe_format and
-aload_image. The request from the caller's arguments, one run (_runner.py), and the answer
+"""The public calls: probe_format, load_image and load_frames, and their asyncio twins
+aprobe_format, aload_image and aload_frames. The request from the caller's arguments, one run (_runner.py), and the answer
 as the caller wants it (typed metadata, a PIL.Image)."""
 
 from __future__ import annotations
@@ -47,8 +47,10 @@ __all__ = [
     "STREAM_VIDEO",
     "StreamKind",
     "Input",
+    "aload_frames",
     "aload_image",
     "aprobe_format",
+    "load_frames",
     "load_image",
     "probe_format",
 ]
@@ -229,6 +231,86 @@ def load_image(
     return image_from_answer(answer)
 
 
+def frames_from_answer(answer: _wire.FramesAnswer) -> list[Image.Image]:
+    from PIL import Image
+
+    size = (answer.width, answer.height)
+    out = []
+    for i, duration in enumerate(answer.durations):
+        pixels = answer.frame(i)
+        if answer.channels == _wire.LAYOUT_RGBA:
+            img = Image.frombuffer("RGBA", size, pixels, "raw", "RGBA", 0, 1)
+        else:
+            img = Image.frombytes("RGB", size, bytes(pixels), "raw", "RGB", 0, 1)
+        img.info["duration"] = duration
+        img.info["loop"] = answer.loop_count
+        out.append(img)
+    return out
+
+
+def load_frames(
+    kind: StreamKind | str,
+    stream: Input,
+    size: Size | None = None,
+    *,
+    max_frames: int = 100,
+    mode: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+    timeout: float = DEFAULT_TIMEOUT,
+    memory: int = DEFAULT_MEMORY,
+    cpu_seconds: int | None = None,
+    execution: str | None = None,
+    color: str = "srgb",
+) -> list[Image.Image]:
+    """The first frames of an animated GIF, WebP or APNG as a list of PIL.Images, in one
+    extractor run: each frame composited on the canvas as a viewer shows it (GIF disposal
+    and transparency, WebP and APNG blending and disposal), all the same size (fitted into
+    `size` like load_image's thumbnail, or full size without it) and mode. Each image has
+    `info["duration"]` (ms, as the file says; 0 for a still image) and `info["loop"]` (the
+    file's loop count, 0 = forever; 1 when it has none). A still image (any format
+    STREAM_IMAGE reads) is one frame.
+
+    At most `max_frames` frames (1..1000) come back, fewer when the file has fewer, or
+    when the frames' pixels together would pass `max_pixels`, or past the extractor's cap
+    on compositing work (PROTOCOL.md, "Frames payload"). STREAM_IMAGE or STREAM_AUTO only
+    (STREAM_AUTO must find an image). Other arguments and exceptions as for load_image.
+    """
+    asked = stream_kind(kind)
+    if asked not in (StreamKind.IMAGE, StreamKind.AUTO):
+        raise ValueError("load_frames reads STREAM_IMAGE (or STREAM_AUTO finding an image)")
+    if isinstance(max_frames, bool) or not isinstance(max_frames, int):
+        raise TypeError(f"max_frames must be an int, not {type(max_frames).__name__}")
+    if not 1 <= max_frames <= _wire.FRAMES_MAX:
+        raise ValueError(f"max_frames must be in 1..{_wire.FRAMES_MAX}, got {max_frames}")
+    request = make_request(
+        "thumbnail" if size is not None else "full",
+        size=size,
+        image_mode=mode,
+        max_pixels=max_pixels,
+        max_input_bytes=max_input_bytes,
+        memory=memory,
+        timeout=timeout,
+        cpu_seconds=cpu_seconds,
+        color=color,
+    )
+    request = dataclasses.replace(request, frames=max_frames)
+    _ran, answer = _runner.run_kind(asked, request, stream, execution=execution,
+                                    pick=_pick_image)  # fmt: skip
+    assert isinstance(answer, _wire.FramesAnswer)
+    return frames_from_answer(answer)
+
+
+def _pick_image(head: bytes) -> StreamKind:
+    kind = kind_for_head(head)
+    if kind != StreamKind.IMAGE:
+        raise UnsupportedFormatError(
+            f"load_frames reads images; this input looks like {kind}",
+            status=int(_wire.Status.UNSUPPORTED),
+        )
+    return kind
+
+
 # ---- asyncio ------------------------------------------------------------------------------
 
 _T = TypeVar("_T")
@@ -296,3 +378,10 @@ async def aload_image(
 ) -> Image.Image:
     """load_image for asyncio, as aprobe_format is for probe_format."""
     return await _in_thread(load_image, kind, stream, size, **options)
+
+
+async def aload_frames(
+    kind: StreamKind | str, stream: Input, size: Size | None = None, **options: Any
+) -> list[Image.Image]:
+    """load_frames for asyncio, as aprobe_format is for probe_format."""
+    return await _in_thread(load_frames, kind, stream, size, **options)

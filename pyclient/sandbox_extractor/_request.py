@@ -64,6 +64,7 @@ class Request:
     timeout: float
     extra: tuple[str, ...] = ()  # family options (sx-font: --face, --text, --font-size)
     color: str = "srgb"  # "srgb" (converted by the file's profile) or "raw"
+    frames: int = 0  # --frames N (sx-image): up to N frames of an animation; 0: one image
 
     def argv(self) -> list[str]:
         args = [f"--{self.mode}"]
@@ -74,6 +75,8 @@ class Request:
             args.append(_CHANNEL_OPTION[self.channels])
             if self.color == "raw":
                 args += ["--color", "raw"]
+            if self.frames:
+                args += ["--frames", str(self.frames)]
         args += [
             "--max-pixels", str(self.max_pixels),
             "--max-input-bytes", str(self.max_input_bytes),
@@ -87,11 +90,12 @@ class Request:
             return _wire.Expect(result=_wire.TYPE_META, max_pixels=self.max_pixels)
         box_w, box_h = self.box or (0, 0)
         return _wire.Expect(
-            result=_wire.TYPE_IMAGE,
+            result=_wire.TYPE_FRAMES if self.frames else _wire.TYPE_IMAGE,
             channels=self.channels,
             box_width=box_w,
             box_height=box_h,
             max_pixels=self.max_pixels,
+            frames=self.frames,
         )
 
 

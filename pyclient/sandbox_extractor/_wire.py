@@ -1,4 +1,4 @@
-"""The answer message format (PROTOCOL.md, version 2) and its hostile-input parser.
+"""The answer message format (PROTOCOL.md, version 3) and its hostile-input parser.
 
 Every byte handed to this module was written by a process that may be under an
 attacker's control. The parser bounds each length before using it, checks every value
@@ -20,19 +20,22 @@ from ._status import Status
 
 # Header.
 MAGIC = b"SXAN"
-VERSION = 2
+VERSION = 3
 # The release: one number for the extractors, this wire and the package (sx_wire.h).
-RELEASE = "0.2.0"
+RELEASE = "0.3.0"
 HEADER_BYTES = 12
 
 # Message types.
 TYPE_ERROR = 1
 TYPE_META = 2
 TYPE_IMAGE = 3
+TYPE_FRAMES = 4  # version 3: the frames of an animation (--frames N)
 
 # Fixed parts of payloads.
 ERROR_FIXED_BYTES = 6
 IMAGE_FIXED_BYTES = 12
+FRAMES_FIXED_BYTES = 20
+FRAME_HEAD_BYTES = 4
 
 # Metadata value types.
 VTYPE_INT = 1
@@ -68,11 +71,13 @@ POOL_RESERVE_BYTES = 4 << 30
 BOX_MAX_SIDE = 8192
 CPU_SECONDS_DEFAULT = 10
 CPU_SECONDS_MAX = 300
+FRAMES_MAX = 1000
 
 
 _HEADER = struct.Struct("<4sHHI")
 _ERROR_FIXED = struct.Struct("<IH")
 _IMAGE_FIXED = struct.Struct("<IIB3s")
+_FRAMES_FIXED = struct.Struct("<IIB3sII")
 _KEY_RE = re.compile(rb"[a-z0-9_]{1,32}")
 
 MetaValue = Union[int, float, str, bool]
@@ -82,10 +87,12 @@ MetaValue = Union[int, float, str, bool]
 class Expect:
     """What the request allows the extractor to answer.
 
-    result is TYPE_META or TYPE_IMAGE (an error message is always allowed). For images,
-    channels is LAYOUT_RGB, LAYOUT_RGBA or LAYOUT_AUTO (either, the extractor's choice);
-    box_width/box_height bound each side (0: no box, a full-size request) and max_pixels
-    bounds width * height.
+    result is TYPE_META, TYPE_IMAGE or TYPE_FRAMES (an error message is always allowed).
+    For images, channels is LAYOUT_RGB, LAYOUT_RGBA or LAYOUT_AUTO (either, the extractor's
+    choice); box_width/box_height bound each side (0: no box, a full-size request) and
+    max_pixels bounds width * height. For frames (`frames` N asked, 1..FRAMES_MAX) the same
+    bounds hold for each frame, at most N frames come, and max_pixels also bounds the
+    pixels of all frames together.
     """
 
     result: int
@@ -93,6 +100,7 @@ class Expect:
     box_width: int = 0
     box_height: int = 0
     max_pixels: int = PIXELS_DEFAULT
+    frames: int = 0
 
     def max_image_pixels(self) -> int:
         if self.box_width and self.box_height:
@@ -105,9 +113,15 @@ class Expect:
         if self.result == TYPE_IMAGE:
             channels = self.channels or LAYOUT_RGBA
             result = HEADER_BYTES + IMAGE_FIXED_BYTES + self.max_image_pixels() * channels
+        elif self.result == TYPE_FRAMES:
+            result = HEADER_BYTES + self._max_frames_payload()
         else:
             result = HEADER_BYTES + META_MAX_BYTES
         return max(error, result)
+
+    def _max_frames_payload(self) -> int:
+        channels = self.channels or LAYOUT_RGBA
+        return FRAMES_FIXED_BYTES + self.frames * FRAME_HEAD_BYTES + self.max_pixels * channels
 
 
 @dataclass(frozen=True)
@@ -129,11 +143,28 @@ class ImageAnswer:
     pixels: memoryview  # exactly width * height * channels bytes
 
 
-Answer = Union[ErrorAnswer, MetaAnswer, ImageAnswer]
+@dataclass(frozen=True)
+class FramesAnswer:
+    width: int  # of each frame
+    height: int
+    channels: int
+    loop_count: int  # as the file says; 0 = forever
+    durations: tuple  # ms, one int per frame
+    payload: memoryview  # the validated payload the frames' pixels are read from
+
+    def frame(self, i: int) -> memoryview:
+        """The pixels of frame i: exactly width * height * channels bytes."""
+        size = self.width * self.height * self.channels
+        start = FRAMES_FIXED_BYTES + i * (FRAME_HEAD_BYTES + size) + FRAME_HEAD_BYTES
+        return self.payload[start : start + size]
+
+
+Answer = Union[ErrorAnswer, MetaAnswer, ImageAnswer, FramesAnswer]
 
 
 def _type_name(mtype: int) -> str:
-    return {TYPE_ERROR: "error", TYPE_META: "metadata", TYPE_IMAGE: "image"}.get(
+    return {TYPE_ERROR: "error", TYPE_META: "metadata", TYPE_IMAGE: "image",
+            TYPE_FRAMES: "frames"}.get(
         mtype, f"unknown type {mtype}"
     )
 
@@ -162,6 +193,9 @@ def message_length(header: bytes, expect: Expect) -> int:
     elif mtype == expect.result == TYPE_IMAGE:
         low = IMAGE_FIXED_BYTES + (expect.channels or LAYOUT_RGB)
         high = IMAGE_FIXED_BYTES + expect.max_image_pixels() * (expect.channels or LAYOUT_RGBA)
+    elif mtype == expect.result == TYPE_FRAMES:
+        low = FRAMES_FIXED_BYTES + FRAME_HEAD_BYTES + (expect.channels or LAYOUT_RGB)
+        high = expect._max_frames_payload()
     else:
         raise ProtocolError(
             f"{_type_name(mtype)} message is not a valid answer to a request for "
@@ -192,6 +226,8 @@ def parse_answer(data: bytes | bytearray | memoryview, expect: Expect) -> Answer
         return _parse_error(payload)
     if mtype == TYPE_META:
         return _parse_meta(payload)
+    if mtype == TYPE_FRAMES:
+        return _parse_frames(payload, expect)
     return _parse_image(payload, expect)
 
 
@@ -281,8 +317,8 @@ def _parse_meta(payload: memoryview) -> MetaAnswer:
     return MetaAnswer(fields=fields)
 
 
-def _parse_image(payload: memoryview, expect: Expect) -> ImageAnswer:
-    width, height, channels, reserved = _IMAGE_FIXED.unpack_from(payload)
+def _check_picture(width: int, height: int, channels: int, reserved: bytes, expect: Expect) -> None:
+    """The bounds an image and each frame share."""
     if width < 1 or height < 1:
         raise ProtocolError(f"image of {width}x{height} pixels")
     if expect.channels == LAYOUT_AUTO:
@@ -298,6 +334,11 @@ def _parse_image(payload: memoryview, expect: Expect) -> ImageAnswer:
         )
     if width * height > expect.max_pixels:
         raise ProtocolError(f"image {width}x{height} exceeds the cap of {expect.max_pixels} pixels")
+
+
+def _parse_image(payload: memoryview, expect: Expect) -> ImageAnswer:
+    width, height, channels, reserved = _IMAGE_FIXED.unpack_from(payload)
+    _check_picture(width, height, channels, reserved, expect)
     pixels = payload[IMAGE_FIXED_BYTES:]
     if width * height * channels != len(pixels):
         raise ProtocolError(
@@ -305,3 +346,33 @@ def _parse_image(payload: memoryview, expect: Expect) -> ImageAnswer:
             f"payload holds {len(pixels)}"
         )
     return ImageAnswer(width=width, height=height, channels=channels, pixels=pixels)
+
+
+def _parse_frames(payload: memoryview, expect: Expect) -> FramesAnswer:
+    width, height, channels, reserved, count, loop_count = _FRAMES_FIXED.unpack_from(payload)
+    _check_picture(width, height, channels, reserved, expect)
+    if not 1 <= count <= expect.frames:
+        raise ProtocolError(f"{count} frames, 1..{expect.frames} were requested")
+    if count * width * height > expect.max_pixels:
+        raise ProtocolError(
+            f"{count} frames of {width}x{height} exceed the cap of {expect.max_pixels} pixels"
+        )
+    size = width * height * channels
+    if len(payload) != FRAMES_FIXED_BYTES + count * (FRAME_HEAD_BYTES + size):
+        raise ProtocolError(
+            f"{count} frames of {width}x{height}x{channels} need "
+            f"{FRAMES_FIXED_BYTES + count * (FRAME_HEAD_BYTES + size)} payload bytes, "
+            f"the payload holds {len(payload)}"
+        )
+    durations = tuple(
+        struct.unpack_from("<I", payload, FRAMES_FIXED_BYTES + i * (FRAME_HEAD_BYTES + size))[0]
+        for i in range(count)
+    )
+    return FramesAnswer(
+        width=width,
+        height=height,
+        channels=channels,
+        loop_count=loop_count,
+        durations=durations,
+        payload=payload,
+    )

@@ -5,7 +5,7 @@ import struct
 MAGIC = b"SXAN"
 
 
-def message(mtype: int, payload: bytes, *, version: int = 2, magic: bytes = MAGIC,
+def message(mtype: int, payload: bytes, *, version: int = 3, magic: bytes = MAGIC,
             length: int | None = None) -> bytes:
     if length is None:
         length = len(payload)
@@ -41,6 +41,19 @@ def image(width: int, height: int, channels: int = 4, pixels: bytes | None = Non
         pixels = bytes(range(256)) * (width * height * channels // 256 + 1)
         pixels = pixels[: width * height * channels]
     return message(3, struct.pack("<IIB", width, height, channels) + reserved + pixels)
+
+
+def frames(width: int, height: int, durations: list, channels: int = 4, loop: int = 0,
+           count: int | None = None, reserved: bytes = b"\0\0\0", frame_bytes: int | None = None,
+           trailing: bytes = b"") -> bytes:
+    """A frames message (type 4): `count` overrides the frame count field, `frame_bytes` the
+    pixel bytes actually written per frame (a lie when it differs from w * h * channels)."""
+    size = width * height * channels if frame_bytes is None else frame_bytes
+    body = struct.pack("<IIB", width, height, channels) + reserved
+    body += struct.pack("<II", len(durations) if count is None else count, loop)
+    for i, d in enumerate(durations):
+        body += struct.pack("<I", d) + bytes([(i * 7 + k) & 255 for k in range(size)])
+    return message(4, body + trailing)
 
 
 IMAGE_META = [

@@ -235,7 +235,7 @@ def test_version_limits_in_kmg_and_exit_codes_in_help(extractors, tmp_path, caps
     with pytest.raises(SystemExit) as info:
         cli.main(["--version"])
     assert info.value.code == 0
-    assert capsys.readouterr().out.strip() == f"sandbox-extractor {_wire.RELEASE} (wire 2)"
+    assert capsys.readouterr().out.strip() == f"sandbox-extractor {_wire.RELEASE} (wire 3)"
     good = str(FIXTURES / "good" / GOOD[0])
     assert cli.main(["probe", "--memory", "512M", "--max-input-bytes", "1G",
                      "--max-pixels", "64k", good]) == 0

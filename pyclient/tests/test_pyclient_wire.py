@@ -30,6 +30,10 @@ FULL = Expect(result=_wire.TYPE_IMAGE, channels=4, max_pixels=10_000)
 BOX = Expect(result=_wire.TYPE_IMAGE, channels=3, box_width=16, box_height=8, max_pixels=10_000)
 
 
+FRAMES = Expect(result=_wire.TYPE_FRAMES, channels=4, box_width=16, box_height=8,
+                max_pixels=1_000, frames=5)
+
+
 def parse(data, expect=META):
     return _wire.parse_answer(data, expect)
 
@@ -90,13 +94,15 @@ def test_empty_and_short_answers():
 
 def test_bad_magic_version_type():
     rejects(M.message(1, b"\x01\0\0\0\0\0", magic=b"SXAM"), match="magic")
-    for old_or_new in (1, 3):  # a release apart: refused, saying what to install
+    for old_or_new in (2, 4):  # a release apart: refused, saying what to install
         rejects(M.message(1, b"\x01\0\0\0\0\0", version=old_or_new),
-                match=f"speaks wire version {old_or_new}, this client .* speaks version 2: "
+                match=f"speaks wire version {old_or_new}, this client .* speaks version 3: "
                 "install the extractors and the Python package of the same release")
     rejects(M.message(9, b""), match="not a valid answer")
     rejects(M.meta(M.IMAGE_META), FULL, match="not a valid answer")
     rejects(M.image(2, 2), META, match="not a valid answer")
+    rejects(M.frames(2, 2, [10]), FULL, match="not a valid answer")
+    rejects(M.image(2, 2), FRAMES, match="not a valid answer")
 
 
 def test_auto_alpha_answers_either_layout_and_nothing_else():
@@ -285,6 +291,9 @@ def test_judge_filter_kill_and_sandbox_refusal():
 
 expects = st.one_of(
     st.just(META),
+    st.builds(Expect, result=st.just(4), channels=st.sampled_from([3, 4]),
+              box_width=st.integers(1, 40), box_height=st.integers(1, 40),
+              max_pixels=st.integers(1, 2000), frames=st.integers(1, 6)),
     st.builds(Expect, result=st.just(3), channels=st.sampled_from([3, 4]),
               box_width=st.integers(0, 40), box_height=st.integers(0, 40),
               max_pixels=st.integers(1, 2000)).map(
@@ -303,7 +312,7 @@ values = st.one_of(
 
 @st.composite
 def valid_messages(draw):
-    kind = draw(st.sampled_from(["error", "meta", "image"]))
+    kind = draw(st.sampled_from(["error", "meta", "image", "frames"]))
     if kind == "error":
         return META, M.error(draw(st.integers(1, 7)), draw(st.text(max_size=60)).encode()[:256])
     if kind == "meta":
@@ -316,6 +325,13 @@ def valid_messages(draw):
     w, h = draw(st.integers(1, 12)), draw(st.integers(1, 12))
     expect = Expect(result=3, channels=channels, box_width=w + draw(st.integers(0, 2)),
                     box_height=h + draw(st.integers(0, 2)), max_pixels=w * h + draw(st.integers(0, 5)))
+    if kind == "frames":
+        n = draw(st.integers(1, 4))
+        durations = draw(st.lists(st.integers(0, 2**32 - 1), min_size=n, max_size=n))
+        expect = Expect(result=4, channels=channels, box_width=w + draw(st.integers(0, 2)),
+                        box_height=h + draw(st.integers(0, 2)),
+                        max_pixels=n * w * h + draw(st.integers(0, 5)), frames=n + draw(st.integers(0, 2)))
+        return expect, M.frames(w, h, durations, channels, loop=draw(st.integers(0, 2**32 - 1)))
     return expect, M.image(w, h, channels)
 
 
@@ -345,7 +361,7 @@ def mutate(data: bytes, draw) -> bytes:
 
 def check_validated(answer, expect: Expect, data: bytes) -> None:
     """Independent restatement of PROTOCOL.md for whatever the parser accepted."""
-    assert data[:4] == b"SXAN" and data[4:6] == b"\x02\x00"
+    assert data[:4] == b"SXAN" and data[4:6] == b"\x03\x00"
     assert len(data) == 12 + int.from_bytes(data[8:12], "little")
     if isinstance(answer, _wire.ErrorAnswer):
         assert 1 <= answer.status <= 7 and len(answer.detail.encode()) <= 256
@@ -359,6 +375,20 @@ def check_validated(answer, expect: Expect, data: bytes) -> None:
                 assert math.isfinite(value)
             if isinstance(value, str):
                 assert len(value.encode()) <= 1024
+    elif isinstance(answer, _wire.FramesAnswer):
+        assert expect.result == 4 and answer.channels == expect.channels
+        n = int.from_bytes(data[24:28], "little")
+        assert 1 <= n == len(answer.durations) <= expect.frames
+        assert answer.width >= 1 and answer.height >= 1
+        assert n * answer.width * answer.height <= expect.max_pixels
+        if expect.box_width:
+            assert answer.width <= expect.box_width and answer.height <= expect.box_height
+        size = answer.width * answer.height * answer.channels
+        assert len(data) == 12 + 20 + n * (4 + size)
+        for i in range(n):
+            off = 32 + i * (4 + size)
+            assert answer.durations[i] == int.from_bytes(data[off:off + 4], "little")
+            assert bytes(answer.frame(i)) == data[off + 4:off + 4 + size]
     else:
         assert isinstance(answer, _wire.ImageAnswer) and expect.result == 3
         assert answer.width >= 1 and answer.height >= 1 and answer.channels == expect.channels
@@ -433,3 +463,53 @@ def test_judge_only_raises_decode_error(sample, data, exit_status, sig):
         return
     assert sig is None and exit_status == 0 and not isinstance(answer, _wire.ErrorAnswer)
     check_validated(answer, expect, message)
+
+
+# ---- frames (type 4, version 3) ---------------------------------------------------------
+
+
+def test_frames_message():
+    answer = parse(M.frames(4, 3, [100, 0, 70], loop=2), FRAMES)
+    assert isinstance(answer, _wire.FramesAnswer)
+    assert (answer.width, answer.height, answer.channels, answer.loop_count) == (4, 3, 4, 2)
+    assert answer.durations == (100, 0, 70)
+    for i in range(3):
+        assert bytes(answer.frame(i)) == bytes([(i * 7 + k) & 255 for k in range(48)])
+    images = _api.frames_from_answer(answer)
+    assert [im.info["duration"] for im in images] == [100, 0, 70]
+    assert {im.info["loop"] for im in images} == {2} and images[2].size == (4, 3)
+    assert images[1].tobytes() == bytes(answer.frame(1))
+    auto = Expect(result=_wire.TYPE_FRAMES, channels=_wire.LAYOUT_AUTO, frames=2)
+    assert parse(M.frames(2, 2, [1, 2], channels=3), auto).channels == 3
+
+
+@pytest.mark.parametrize("message, match", [
+    (M.frames(4, 3, [10, 20], frame_bytes=47), "need"),           # each frame a byte short
+    (M.frames(4, 3, [10, 20], frame_bytes=49), "need"),           # a byte too many
+    (M.frames(4, 3, [10, 20], trailing=b"\0"), "need"),           # a byte after the frames
+    (M.frames(4, 3, [10, 20], count=3), "need"),                  # count over the frames sent
+    (M.frames(4, 3, [10, 20], count=1), "need"),                  # count under them
+    (M.frames(4, 3, [10] * 6), "payload length|frames, 1..5"),    # more frames than asked
+    (M.frames(4, 3, [], count=0), "payload length|frames, 1..5"),  # none
+    (M.frames(0, 3, [10]), "0x3|payload length"),
+    (M.frames(17, 1, [10]), "box"),                                # wider than the box
+    (M.frames(4, 3, [10], channels=3), "channels"),
+    (M.frames(4, 3, [10], reserved=b"\0\1\0"), "reserved"),
+    (M.frames(4, 3, [10], count=2**32 - 1), "frames, 1..5|payload length|need"),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_forged_frames_are_refused(message, match):
+    rejects(message, FRAMES, match=match)
+
+
+def test_frames_over_the_pixel_cap_are_refused():
+    small = Expect(result=_wire.TYPE_FRAMES, channels=4, max_pixels=100, frames=5)
+    assert len(parse(M.frames(5, 5, [1, 2, 3, 4]), small).durations) == 4  # 100 pixels
+    rejects(M.frames(5, 5, [1, 2, 3, 4, 5]), small, match="cap of 100 pixels|payload length")
+
+
+def test_frames_header_lengths_are_bounded_before_reading():
+    # A header announcing more than the request can ever receive is refused on its 12 bytes.
+    huge = M.message(4, b"", length=2**32 - 1)
+    with pytest.raises(ProtocolError, match="payload length"):
+        _wire.message_length(huge[:12], FRAMES)
+    assert _wire.message_length(M.frames(4, 3, [1])[:12], FRAMES) == 12 + 20 + 4 + 48

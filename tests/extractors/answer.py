@@ -41,14 +41,17 @@ class Run:
     err: bytes
     cpu_seconds: float
     maxrss_kib: int
-    kind: str = ""           # "error" | "meta" | "image"
+    kind: str = ""           # "error" | "meta" | "image" | "frames"
     status: str = ""
     detail: str = ""
     meta: dict = field(default_factory=dict)
     width: int = 0
     height: int = 0
     channels: int = 0
-    pixels: bytes = b""
+    pixels: bytes = b""      # image; frames: the first frame's
+    durations: list = field(default_factory=list)   # frames: ms per frame
+    frames: list = field(default_factory=list)      # frames: pixels of each frame
+    loop_count: int = 0
 
 
 def parse(run):
@@ -56,7 +59,7 @@ def parse(run):
     data = run.out
     assert len(data) >= 12, f"short answer: {data[:40]!r}"
     magic, version, mtype, plen = struct.unpack_from("<4sHHI", data)
-    assert magic == b"SXAN" and version == 2, data[:12]
+    assert magic == b"SXAN" and version == 3, data[:12]
     assert len(data) == 12 + plen, f"length {len(data)} != 12 + {plen}"
     p = data[12:]
     if mtype == 1:
@@ -85,6 +88,19 @@ def parse(run):
             run.meta[key] = value
         assert off == len(p)
         run.kind = "meta"
+        assert run.returncode == 0, run.returncode
+    elif mtype == 4:
+        w, h, ch = struct.unpack_from("<IIB", p)
+        count, loop = struct.unpack_from("<II", p, 12)
+        assert p[9:12] == b"\0\0\0" and ch in (3, 4) and w >= 1 and h >= 1 and count >= 1
+        size = w * h * ch
+        assert len(p) == 20 + count * (4 + size), (len(p), count, size)
+        for i in range(count):
+            off = 20 + i * (4 + size)
+            run.durations.append(struct.unpack_from("<I", p, off)[0])
+            run.frames.append(p[off + 4:off + 4 + size])
+        run.kind, run.width, run.height, run.channels = "frames", w, h, ch
+        run.pixels, run.loop_count = run.frames[0], loop
         assert run.returncode == 0, run.returncode
     else:
         assert mtype == 3

@@ -61,8 +61,8 @@ def doc_constants() -> dict:
     doc["MAGIC"] = re.search(r"ASCII `(\w{4})`", row(header, "field", "magic")["value"]).group(1)
     doc["VERSION"] = int(row(header, "field", "version")["value"].strip("`"))
     types = coded(row(header, "field", "type")["value"])
-    doc["TYPE_ERROR"], doc["TYPE_META"], doc["TYPE_IMAGE"] = (
-        types["error"], types["metadata"], types["image"])
+    doc["TYPE_ERROR"], doc["TYPE_META"], doc["TYPE_IMAGE"], doc["TYPE_FRAMES"] = (
+        types["error"], types["metadata"], types["image"], types["frames"])
     assert re.search(r"^# .*version (\d+)", PROTOCOL, re.M).group(1) == str(doc["VERSION"])
 
     error = table("Error payload")
@@ -97,8 +97,17 @@ def doc_constants() -> dict:
                       section("Image payload"))
     assert int(fixed.group(1)) == doc["IMAGE_FIXED_BYTES"]
 
+    frames = table("Frames payload (type 4, version 3)")
+    doc["FRAMES_FIXED_BYTES"] = int(row(frames, "field", "frames")["offset"])
+    fixed = re.search(r"`payload_length == (\d+) \+ frame_count \* \((\d+) \+ width \* height "
+                      r"\* channels\)`", section("Frames payload (type 4, version 3)"))
+    assert int(fixed.group(1)) == doc["FRAMES_FIXED_BYTES"]
+    doc["FRAME_HEAD_BYTES"] = int(fixed.group(2))
+    doc["FRAMES_MAX"] = int(re.search(r"`--frames N` \(1 to (\d+), `SX_FRAMES_MAX`\)",
+                                      section("Frames payload (type 4, version 3)")).group(1))
+
     exits = table("Exit status")
-    doc["EXIT_RESULT"] = int(next(r["exit"] for r in exits if "metadata or image" in r["meaning"]))
+    doc["EXIT_RESULT"] = int(next(r["exit"] for r in exits if "metadata, image or frames" in r["meaning"]))
     doc["EXIT_ERROR"] = int(next(r["exit"] for r in exits if "error message" in r["meaning"]))
     return doc
 
@@ -150,6 +159,10 @@ PAIRS = {
     "TYPE_ERROR": ("SX_WIRE_TYPE_ERROR", "TYPE_ERROR"),
     "TYPE_META": ("SX_WIRE_TYPE_META", "TYPE_META"),
     "TYPE_IMAGE": ("SX_WIRE_TYPE_IMAGE", "TYPE_IMAGE"),
+    "TYPE_FRAMES": ("SX_WIRE_TYPE_FRAMES", "TYPE_FRAMES"),
+    "FRAMES_FIXED_BYTES": ("SX_WIRE_FRAMES_FIXED_BYTES", "FRAMES_FIXED_BYTES"),
+    "FRAME_HEAD_BYTES": ("SX_WIRE_FRAME_HEAD_BYTES", "FRAME_HEAD_BYTES"),
+    "FRAMES_MAX": ("SX_FRAMES_MAX", "FRAMES_MAX"),
     "ERROR_FIXED_BYTES": ("SX_WIRE_ERROR_FIXED_BYTES", "ERROR_FIXED_BYTES"),
     "IMAGE_FIXED_BYTES": ("SX_WIRE_IMAGE_FIXED_BYTES", "IMAGE_FIXED_BYTES"),
     "VTYPE_INT": ("SX_WIRE_VTYPE_INT", "VTYPE_INT"),
@@ -169,8 +182,10 @@ PAIRS = {
 
 
 def test_document_has_the_expected_shape():
-    # Guards the parser above: these are the numbers PROTOCOL.md version 2 states.
-    assert DOC["MAGIC"] == "SXAN" and DOC["VERSION"] == 2 and DOC["HEADER_BYTES"] == 12
+    # Guards the parser above: these are the numbers PROTOCOL.md version 3 states.
+    assert DOC["MAGIC"] == "SXAN" and DOC["VERSION"] == 3 and DOC["HEADER_BYTES"] == 12
+    assert (DOC["TYPE_FRAMES"], DOC["FRAMES_FIXED_BYTES"], DOC["FRAME_HEAD_BYTES"],
+            DOC["FRAMES_MAX"]) == (4, 20, 4, 1000)
     assert (DOC["DETAIL_MAX"], DOC["META_MAX_FIELDS"], DOC["META_KEY_MAX"],
             DOC["META_STRING_MAX"], DOC["META_MAX_BYTES"]) == (256, 64, 32, 1024, 65536)
     assert len(DOC["STATUS"]) == 9
