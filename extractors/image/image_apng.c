@@ -73,7 +73,7 @@ struct apng_job {
 	const struct sx_request *req;
 	const uint8_t *data;
 	size_t size;
-	const uint8_t *ihdr; /* the 13-byte body */
+	const uint8_t *ihdr;	   /* the 13-byte body */
 	size_t head_from, head_to; /* chunks after IHDR up to the first IDAT */
 	uint32_t canvas_w, canvas_h, plays;
 	uint8_t *canvas, *previous, *stream;
@@ -108,7 +108,8 @@ static enum sx_status decode_frame(struct apng_job *job, const struct apng_frame
 	sx_put_be32(ihdr + 4, f->h);
 	put_chunk(&p, "IHDR", ihdr, 13);
 	struct apng_chunk c;
-	for (size_t pos = job->head_from; pos < job->head_to && read_chunk(job->data, job->size, &pos, &c);)
+	for (size_t pos = job->head_from;
+	     pos < job->head_to && read_chunk(job->data, job->size, &pos, &c);)
 		if (!is(&c, "acTL") && !is(&c, "fcTL")) {
 			memcpy(p, c.type - 4, 12 + (size_t)c.len);
 			p += 12 + (size_t)c.len;
@@ -177,8 +178,8 @@ static void clear_rect(struct apng_job *job, const struct apng_frame *f)
 		       (size_t)f->w * 4);
 }
 
-static enum sx_status read_fctl(const struct apng_job *job, const struct apng_chunk *c,
-				bool first, struct apng_frame *f, struct sx_result *result)
+static enum sx_status read_fctl(const struct apng_job *job, const struct apng_chunk *c, bool first,
+				struct apng_frame *f, struct sx_result *result)
 {
 	if (c->len != 26 || !crc_ok(c))
 		return sx_fail(result, SX_ERR_BAD_INPUT, "APNG: bad fcTL chunk");
@@ -253,7 +254,8 @@ static enum sx_status run_frames(struct apng_job *job, struct frame_sink *sink,
 				return status;
 			/* The default image is frame 0 only when its fcTL comes before IDAT, and
 			 * then it fills the canvas. */
-			if (!seen_idat && (f.x || f.y || f.w != job->canvas_w || f.h != job->canvas_h))
+			if (!seen_idat &&
+			    (f.x || f.y || f.w != job->canvas_w || f.h != job->canvas_h))
 				return sx_fail(result, SX_ERR_BAD_INPUT,
 					       "APNG: the default image's fcTL is not the canvas");
 			have = true;

@@ -88,8 +88,7 @@ static bool all_opaque(const uint8_t *rgba, size_t pixels)
 	return true;
 }
 
-enum sx_status frames_close(struct frame_sink *sink, uint32_t loop_count,
-			    struct sx_result *result)
+enum sx_status frames_close(struct frame_sink *sink, uint32_t loop_count, struct sx_result *result)
 {
 	if (sink->count == 0) {
 		frames_discard(sink);

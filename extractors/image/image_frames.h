@@ -49,8 +49,7 @@ enum sx_status frames_add(struct frame_sink *sink, const uint8_t *canvas, uint32
 /* Hands the frames to `result` (SX_RESULT_FRAMES): orientation applied, alpha dropped for
  * --rgb (or for --auto-alpha when every pixel of every frame is opaque). BAD_INPUT when no
  * frame was added. The sink's buffer is taken over (or freed) either way. */
-enum sx_status frames_close(struct frame_sink *sink, uint32_t loop_count,
-			    struct sx_result *result);
+enum sx_status frames_close(struct frame_sink *sink, uint32_t loop_count, struct sx_result *result);
 
 /* Frees what an unclosed sink holds (safe on a closed or zeroed one). */
 void frames_discard(struct frame_sink *sink);

@@ -203,8 +203,14 @@ def _build_parser() -> argparse.ArgumentParser:
         help="images: srgb converts by the embedded ICC profile / PNG colour chunks "
         "(default); raw keeps the stored values",
     )  # fmt: skip
-    thumb.add_argument("--format", choices=sorted(FORMATS), default="png",
-                       help="thumbnail file format (default png)")
+    thumb.add_argument("--format", choices=sorted(FORMATS), default=None,
+                       help="thumbnail file format (default png; webp with --frames)")
+    thumb.add_argument(
+        "--frames", type=int, default=None, metavar="N",
+        help="images: up to N frames (1-1000) of a GIF, WebP or APNG animation, composited, "
+        "written as one animated WebP (lossless, the file's frame durations and loop count; "
+        "a still image: a one-frame WebP). Needs --format webp (the default with --frames)",
+    )  # fmt: skip
     thumb.add_argument("--quality", type=int, default=85,
                        help="jpeg and webp quality 1-100 (default 85)")
     thumb.add_argument(
@@ -483,7 +489,7 @@ def _open_job(job: _Job) -> BinaryIO:
     return _open_source(job.src, job.root)
 
 
-def _render(job: _Job, args: argparse.Namespace) -> Image.Image | LuaInfo:
+def _render(job: _Job, args: argparse.Namespace) -> Image.Image | list[Image.Image] | LuaInfo:
     """The thumbnail of one file as a PIL image, or the LuaInfo of a valid Lua script."""
     from ._sniff import read_head
 
@@ -497,13 +503,24 @@ def _render(job: _Job, args: argparse.Namespace) -> Image.Image | LuaInfo:
             if not info.valid:
                 raise InvalidLuaError(f"not valid Lua 5.4: {info.message}")
             return info
+        if getattr(args, "frames", None):
+            return _api.load_frames(
+                kind, source, size=args.size, max_frames=args.frames, execution=args.execution,
+                color=args.color, **_limits(args),
+            )  # fmt: skip
         return _api.load_image(
             kind, source, size=args.size, execution=args.execution, color=args.color,
             **_limits(args),
         )  # fmt: skip
 
 
-def _encode(image: Image.Image, args: argparse.Namespace, f: BinaryIO) -> None:
+def _encode(image: Image.Image | list[Image.Image], args: argparse.Namespace, f: BinaryIO) -> None:
+    if isinstance(image, list):
+        # --frames: one animated WebP, lossless, with the frames' durations and loop count.
+        first, rest = image[0], image[1:]
+        first.save(f, "WEBP", save_all=True, append_images=rest, lossless=True,
+                   duration=[im.info["duration"] for im in image], loop=first.info["loop"])
+        return
     pil_format, _ext = FORMATS[args.format]
     if pil_format == "JPEG" and image.mode == "RGBA":
         # JPEG has no alpha: a font preview or a transparent PNG goes on white.
@@ -638,7 +655,6 @@ def _thumbnail(args: argparse.Namespace) -> int:
     if kind != _request.StreamKind.AUTO:
         find_extractor(_request.extractor_name(kind), str(kind))  # fail early, not once per file
     _check_output(args.output)
-
     walked = list(_walk(args.sources, args.output, args.follow_symlinks))
     unlisted = [job for job in walked if job.error is not None]
     jobs = [job for job in walked if job.error is None]
@@ -729,6 +745,14 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("-j must be at least 1")
         if not 1 <= args.quality <= 100:
             parser.error("--quality must be in 1..100")
+        if args.frames is not None:
+            if not 1 <= args.frames <= _wire.FRAMES_MAX:
+                parser.error(f"--frames must be in 1..{_wire.FRAMES_MAX}")
+            if args.format not in (None, "webp"):
+                parser.error("--frames writes an animated WebP: use --format webp")
+            args.format = "webp"
+        elif args.format is None:
+            args.format = "png"
     try:
         # A batch is what the fork servers are for: server mode unless told otherwise.
         args.execution = _runner.resolve_execution(args.execution, default="server")
