@@ -5,8 +5,9 @@
  * Phase: in-process harnesses only (no sandbox). Header-only so each harness stays one
  * line: SX_FUZZ_HARNESS(sx_<family>_family).
  * Layout of the prefix (FUZZ_PREFIX bytes): mode selector, box width, box height, flags
- * (bit 0: RGB layout, bits 1-2: font face, bit 3: --color raw; seeds leave it 0, so the
- * colour-managed path is the one fuzzed first).
+ * (bit 0: RGB layout, bits 1-2: font face, bit 3: --color raw, bit 4: --frames (1 + box
+ * height % 8) for a family that answers frames; seeds leave it 0, so the colour-managed
+ * single-image path is the one fuzzed first).
  * Inputs shorter than the prefix are used whole as file data with a probe request.
  */
 #ifndef FUZZ_REQUEST_H
@@ -28,7 +29,8 @@
 #define FUZZ_STRINGIFY(x) #x
 #define FUZZ_STRING(x) FUZZ_STRINGIFY(x)
 
-static inline void fuzz_request(const uint8_t **data, size_t *size, struct sx_request *req)
+static inline void fuzz_request(const struct sx_family *family, const uint8_t **data, size_t *size,
+				struct sx_request *req)
 {
 	sx_request_defaults(req);
 	req->max_pixels = FUZZ_MAX_PIXELS;
@@ -43,6 +45,8 @@ static inline void fuzz_request(const uint8_t **data, size_t *size, struct sx_re
 	req->channels = (p[3] & 1) ? 3 : 4;
 	req->face_index = (p[3] >> 1) & 3;
 	req->color = (p[3] >> 3) & 1 ? SX_COLOR_RAW : SX_COLOR_SRGB;
+	if (family->frames && ((p[3] >> 4) & 1) && req->mode != SX_MODE_PROBE)
+		req->frames = 1 + p[2] % 8;
 	*data += FUZZ_PREFIX;
 	*size -= FUZZ_PREFIX;
 }
@@ -64,12 +68,20 @@ static inline void fuzz_run(const struct sx_family *family, const uint8_t *data,
 {
 	static struct sx_result result;
 	struct sx_request req;
-	fuzz_request(&data, &size, &req);
+	fuzz_request(family, &data, &size, &req);
 	sx_result_init(&result);
 	enum sx_status status = family->extract(fuzz_ctx, &req, data, size, &result);
 	if (status == SX_ERR_INTERNAL)
 		__builtin_trap();
-	if (status == SX_OK && result.kind == SX_RESULT_IMAGE) {
+	if (status == SX_OK && (result.kind == SX_RESULT_FRAMES) != (req.frames > 0))
+		__builtin_trap();
+	if (status == SX_OK && result.kind == SX_RESULT_FRAMES &&
+	    (result.frame_count == 0 || result.frame_count > req.frames ||
+	     (uint64_t)result.frame_count * result.image.width * result.image.height >
+		 req.max_pixels))
+		__builtin_trap();
+	if (status == SX_OK &&
+	    (result.kind == SX_RESULT_IMAGE || result.kind == SX_RESULT_FRAMES)) {
 		const struct sx_image *im = &result.image;
 		if (!im->pixels || im->width == 0 || im->height == 0 ||
 		    (im->channels != 3 && im->channels != 4) || im->channels != req.channels)
@@ -78,8 +90,9 @@ static inline void fuzz_run(const struct sx_family *family, const uint8_t *data,
 		    (im->width > req.box_w || im->height > req.box_h))
 			__builtin_trap();
 		/* Touch the last pixel byte: ASan catches a buffer shorter than claimed. */
+		size_t count = result.kind == SX_RESULT_FRAMES ? result.frame_count : 1;
 		volatile uint8_t last =
-		    im->pixels[(size_t)im->width * im->height * im->channels - 1];
+		    im->pixels[(size_t)im->width * im->height * im->channels * count - 1];
 		(void)last;
 	}
 	if (status == SX_OK && result.kind == SX_RESULT_META && !sx_meta_ok(&result.meta))

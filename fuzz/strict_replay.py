@@ -58,6 +58,8 @@ def request_args(prefix, binary):
         args.append("--rgb")
     if binary == "sx-font":
         args += ["--face", str((prefix[3] >> 1) & 3)]
+    if binary == "sx-image" and mode and prefix[3] & 16:
+        args += ["--frames", str(1 + prefix[2] % 8)]
     return args
 
 

@@ -56,7 +56,7 @@ static void test_error(void)
 	uint8_t buf[512];
 	size_t n = capture(write_error, buf, sizeof buf);
 	CHECK(n == 12 + 6 + 7);
-	CHECK(memcmp(buf, "SXAN\x02\x00\x01\x00", 8) == 0);
+	CHECK(memcmp(buf, "SXAN\x03\x00\x01\x00", 8) == 0);
 	CHECK(le32(buf + 8) == 6 + 7);
 	CHECK(le32(buf + 12) == SX_ERR_LIMIT);
 	CHECK(buf[16] == 7 && buf[17] == 0);
@@ -154,8 +154,50 @@ static void test_image(void)
 	CHECK(buf[24] == 0 && buf[41] == 17);
 }
 
+static struct sx_result frames;
+
+static int write_frames(int fd)
+{
+	return sx_answer_result(fd, SX_OK, &frames);
+}
+
+/* Type 4: 20 fixed bytes, then each frame's duration and pixels (version 3). */
+static void test_frames(void)
+{
+	static uint8_t px[2 * 1 * 3 * 3]; /* 3 frames of 2x1 RGB */
+	for (size_t i = 0; i < sizeof px; i++)
+		px[i] = (uint8_t)(100 + i);
+	sx_result_init(&frames);
+	frames.kind = SX_RESULT_FRAMES;
+	frames.image = (struct sx_image){2, 1, 3, px};
+	frames.frame_count = 3;
+	frames.loop_count = 7;
+	frames.durations[0] = 40;
+	frames.durations[1] = 0;
+	frames.durations[2] = 70000;
+	uint8_t buf[512];
+	size_t n = capture(write_frames, buf, sizeof buf);
+	CHECK(n == 12 + 20 + 3 * (4 + 6));
+	CHECK(memcmp(buf, "SXAN\x03\x00\x04\x00", 8) == 0);
+	CHECK(le32(buf + 8) == 20 + 3 * 10);
+	CHECK(le32(buf + 12) == 2 && le32(buf + 16) == 1 && buf[20] == 3);
+	CHECK(buf[21] == 0 && buf[22] == 0 && buf[23] == 0);
+	CHECK(le32(buf + 24) == 3 && le32(buf + 28) == 7);
+	CHECK(le32(buf + 32) == 40 && buf[36] == 100 && buf[41] == 105);
+	CHECK(le32(buf + 42) == 0 && buf[46] == 106);
+	CHECK(le32(buf + 52) == 70000 && buf[56] == 112 && buf[61] == 117);
+	/* A count over the cap, or none, is never sent as frames. */
+	frames.frame_count = SX_FRAMES_MAX + 1;
+	n = capture(write_frames, buf, sizeof buf);
+	CHECK(n >= 18 && le32(buf + 12) == SX_ERR_INTERNAL);
+	frames.frame_count = 0;
+	n = capture(write_frames, buf, sizeof buf);
+	CHECK(n >= 18 && le32(buf + 12) == SX_ERR_INTERNAL);
+}
+
 int main(void)
 {
+	test_frames();
 	test_error();
 	test_meta();
 	test_image();
