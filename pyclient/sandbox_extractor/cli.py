@@ -503,7 +503,7 @@ def _render(job: _Job, args: argparse.Namespace) -> Image.Image | list[Image.Ima
             if not info.valid:
                 raise InvalidLuaError(f"not valid Lua 5.4: {info.message}")
             return info
-        if getattr(args, "frames", None):
+        if getattr(args, "frames", None) and kind == _request.StreamKind.IMAGE:
             return _api.load_frames(
                 kind, source, size=args.size, max_frames=args.frames, execution=args.execution,
                 color=args.color, **_limits(args),

@@ -147,7 +147,7 @@ def test_bad_requests():
                  ["--full", "--frames", "1001"], ["--full", "--frames"]):
         r = run("sx-image", args, path=path)
         assert r.kind == "error" and r.status == "bad_request", args
-    font = next((FIXTURES / "fonts").rglob("*.ttf"))
+    font = next((FIXTURES / "fonts" / "good").rglob("*.ttf"))
     r = run("sx-font", ["--thumbnail", "64", "--frames", "2"], path=font)
     assert (r.kind, r.status) == ("error", "bad_request")
     assert "answers no --frames" in r.detail
@@ -243,6 +243,8 @@ def test_cli_thumbnail_frames_writes_an_animated_webp(tmp_path):
     for rel in ("gif/anim_transparent_disposal_pillow.gif", "png/apng_ops_pillow.png",
                 "webp/anim_img2webp_lossless.webp", "webp/lossy_cwebp.webp"):
         shutil.copy(ANIM / rel, src / rel.replace("/", "_"))
+    font = next((FIXTURES / "fonts" / "good").rglob("*.ttf"))
+    shutil.copy(font, src / "font.ttf")  # not an image: its usual preview, as a WebP
     out = tmp_path / "out"
     p = subprocess.run([sys.executable, "-m", "sandbox_extractor", "thumbnail", "--size", "32",
                         "--frames", "4", "-o", str(out), str(src)], capture_output=True, text=True,
@@ -264,3 +266,5 @@ def test_cli_thumbnail_frames_writes_an_animated_webp(tmp_path):
     assert Image.open(out / "png_apng_ops_pillow.webp").n_frames == 4
     still = Image.open(out / "webp_lossy_cwebp.webp")
     assert not getattr(still, "is_animated", False)
+    assert Image.open(out / "font.webp").format == "WEBP"
+    assert len(written) == 5
