@@ -100,6 +100,13 @@ static void describe(struct webp_job *job, struct sx_meta *m)
 	sx_meta_add_int(m, "loop_count",
 			animated ? WebPDemuxGetI(job->demux, WEBP_FF_LOOP_COUNT) : 1);
 	sx_meta_add_int(m, "duration", (int64_t)duration);
+	/* XMP: only whether the chunk is there (the VP8X flag and the chunk itself); none of
+	 * its text leaves the extractor. */
+	WebPChunkIterator xmp;
+	bool has_xmp = (job->flags & XMP_FLAG) && WebPDemuxGetChunk(job->demux, "XMP ", 1, &xmp);
+	if (has_xmp)
+		WebPDemuxReleaseChunkIterator(&xmp);
+	sx_meta_add_bool(m, "xmp", has_xmp);
 }
 
 /* A still image: frame 1's bitstream decoded into our buffer, at the thumbnail size when

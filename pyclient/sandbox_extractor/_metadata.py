@@ -189,6 +189,8 @@ class ImageInfo(Metadata):
     """Times the animation plays as the file says; 0 means forever (1 when not animated)."""
     duration: int | None = None
     """Total of the counted frames' delays in milliseconds (0 when not animated)."""
+    xmp: bool | None = None
+    """WebP only: the file has an XMP chunk (flagged in VP8X); its content is never sent."""
 
     _CHECKS: ClassVar[dict[str, Callable[[Any], bool]]] = {
         "width": _positive_u32,

@@ -268,3 +268,23 @@ def test_cli_thumbnail_frames_writes_an_animated_webp(tmp_path):
     assert not getattr(still, "is_animated", False)
     assert Image.open(out / "font.webp").format == "WEBP"
     assert len(written) == 5
+
+
+# ---- WebP XMP in the probe ----------------------------------------------------------------
+
+
+def test_webp_probe_reports_whether_xmp_is_there():
+    import io
+
+    def webp(**kw):
+        out = io.BytesIO()
+        Image.new("RGB", (8, 8), "red").save(out, "WEBP", **kw)
+        return out.getvalue()
+
+    with_xmp = webp(xmp=b"<x:xmpmeta secret='yes'/>")
+    assert b"XMP " in with_xmp
+    info = sx.probe_format(sx.STREAM_IMAGE, with_xmp)
+    assert info.xmp is True and "secret" not in repr(info.as_dict())
+    assert sx.probe_format(sx.STREAM_IMAGE, webp()).xmp is False
+    assert sx.probe_format(sx.STREAM_IMAGE, ANIM / "webp/lossy_cwebp.webp").xmp is False
+    assert sx.probe_format(sx.STREAM_IMAGE, ANIM / "gif/gif87a_pillow.gif").xmp is None
