@@ -141,25 +141,37 @@ static int read_input(GifFileType *gif, GifByteType *out, int len)
 	return (int)n;
 }
 
-/* Composites frame rows into the canvas; index out of the colour map = transparent. */
-static void put_row(uint8_t *canvas, uint32_t sw, uint32_t sh, const GifImageDesc *img,
-		    const ColorMapObject *map, int transparent, uint32_t row, const uint8_t *line)
+/* A frame's colour map as RGBA pixels: alpha 0 for the transparent index and for indexes
+ * past the map (both leave the canvas as it is). */
+static void build_palette(uint8_t pal[256][4], const ColorMapObject *map, int transparent)
 {
-	uint32_t y = (uint32_t)img->Top + row;
-	if (y >= sh)
-		return;
-	for (uint32_t i = 0; i < (uint32_t)img->Width; i++) {
-		uint32_t x = (uint32_t)img->Left + i;
-		if (x >= sw)
-			break;
-		int idx = line[i];
-		if (idx == transparent || idx >= map->ColorCount)
+	memset(pal, 0, 256 * 4);
+	for (int i = 0; i < map->ColorCount && i < 256; i++) {
+		if (i == transparent)
 			continue;
-		uint8_t *p = canvas + ((size_t)y * sw + x) * 4;
-		p[0] = map->Colors[idx].Red;
-		p[1] = map->Colors[idx].Green;
-		p[2] = map->Colors[idx].Blue;
-		p[3] = 255;
+		pal[i][0] = map->Colors[i].Red;
+		pal[i][1] = map->Colors[i].Green;
+		pal[i][2] = map->Colors[i].Blue;
+		pal[i][3] = 255;
+	}
+}
+
+/* Composites one frame row into the canvas, clipped to the screen; an index whose palette
+ * entry has alpha 0 (transparent, or out of the colour map) leaves the pixel alone. */
+static void put_row(uint8_t *canvas, uint32_t sw, uint32_t sh, const GifImageDesc *img,
+		    const uint8_t pal[256][4], uint32_t row, const uint8_t *line)
+{
+	uint32_t y = (uint32_t)img->Top + row, x0 = (uint32_t)img->Left;
+	if (y >= sh || x0 >= sw)
+		return;
+	uint32_t n = (uint32_t)img->Width;
+	if (n > sw - x0)
+		n = sw - x0;
+	uint8_t *p = canvas + ((size_t)y * sw + x0) * 4;
+	for (uint32_t i = 0; i < n; i++, p += 4) {
+		const uint8_t *c = pal[line[i]];
+		if (c[3])
+			memcpy(p, c, 4);
 	}
 }
 
@@ -223,6 +235,8 @@ static enum sx_status draw_image(const struct sx_request *req, GifFileType *gif,
 	    check_pixel_cap(req, (uint32_t)img->Width, (uint32_t)img->Height, result);
 	if (status != SX_OK)
 		return status;
+	uint8_t pal[256][4];
+	build_palette(pal, map, transparent);
 	uint8_t *line = malloc((size_t)img->Width);
 	if (!line)
 		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %d-pixel row",
@@ -237,7 +251,7 @@ static enum sx_status draw_image(const struct sx_request *req, GifFileType *gif,
 				return sx_fail(result, SX_ERR_BAD_INPUT, "GIF: %s",
 					       GifErrorString(gif->Error));
 			}
-			put_row(canvas, sw, sh, img, map, transparent, row, line);
+			put_row(canvas, sw, sh, img, (const uint8_t(*)[4])pal, row, line);
 		}
 	}
 	free(line);

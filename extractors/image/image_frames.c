@@ -31,10 +31,13 @@ enum sx_status frames_open(struct frame_sink *sink, const struct sx_request *req
 	if (max == 0)
 		max = 1;
 	sink->max = (uint32_t)max;
+	/* Room for a few frames first, grown as frames come: a request for many frames of a
+	 * short animation holds only what it uses. */
+	sink->room = 1;
 	size_t bytes;
-	if (!sx_mul3_size(each, 4, max, &bytes) || !(sink->pixels = malloc(bytes)))
+	if (!sx_mul3_size(each, 4, sink->room, &bytes) || !(sink->pixels = malloc(bytes)))
 		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for %u frames of %ux%u",
-			       sink->max, sink->out_w, sink->out_h);
+			       sink->room, sink->out_w, sink->out_h);
 	return SX_OK;
 }
 
@@ -51,6 +54,16 @@ enum sx_status frames_add(struct frame_sink *sink, const uint8_t *canvas, uint32
 		return SX_OK;
 	size_t canvas_pixels = (size_t)sink->canvas_w * sink->canvas_h;
 	size_t out_bytes = (size_t)sink->out_w * sink->out_h * 4;
+	if (sink->count == sink->room) {
+		uint32_t room = sink->room > sink->max / 2 ? sink->max : sink->room * 2;
+		/* room * out_bytes is at most max_pixels * 4: no overflow. */
+		uint8_t *grown = realloc(sink->pixels, out_bytes * room);
+		if (!grown)
+			return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for %u frames of %ux%u",
+				       room, sink->out_w, sink->out_h);
+		sink->pixels = grown;
+		sink->room = room;
+	}
 	uint8_t *dst = sink->pixels + out_bytes * sink->count;
 	uint8_t *converted = NULL;
 	const uint8_t *src = canvas;

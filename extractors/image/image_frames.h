@@ -27,13 +27,14 @@ struct frame_sink {
 	uint32_t out_w, out_h;	     /* each frame before orientation */
 	int orientation;
 	const struct color_plan *plan; /* applied to each canvas when it converts; or NULL */
-	uint8_t *pixels;	       /* max frames of out_w x out_h RGBA */
-	uint32_t count, max;
+	uint8_t *pixels;	       /* room frames of out_w x out_h RGBA */
+	uint32_t count, room, max;
 	uint64_t work; /* canvas pixels taken so far */
 };
 
 /* Sizes the sink for canvases of w x h (already under the request's pixel cap) with EXIF
- * `orientation` and allocates its buffer. SX_ERR_NO_MEMORY with detail on failure. */
+ * `orientation` and allocates its buffer (for a few frames; frames_add() grows it up to the
+ * cap). SX_ERR_NO_MEMORY with detail on failure. */
 enum sx_status frames_open(struct frame_sink *sink, const struct sx_request *req, uint32_t w,
 			   uint32_t h, int orientation, const struct color_plan *plan,
 			   struct sx_result *result);

@@ -108,6 +108,21 @@ def test_max_frames_and_the_pixel_cap_give_fewer_frames():
         sx.load_frames(sx.STREAM_IMAGE, ANIM / rel, max_frames=1001)
 
 
+def test_frames_hold_only_the_memory_they_use():
+    """Asking for many full-size frames of a short animation needs memory for the frames
+    that come, not for the count asked: 2 frames of 1000x1000 in a 32 MiB pool."""
+    import io
+
+    frames = [Image.new("P", (1000, 1000), i) for i in range(2)]
+    for i, im in enumerate(frames):
+        im.putpalette([i * 90, 40, 200] * 256)
+    out = io.BytesIO()
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=[30, 40])
+    got = sx.load_frames(sx.STREAM_IMAGE, out.getvalue(), max_frames=1000, memory=32 << 20)
+    assert [im.info["duration"] for im in got] == [30, 40]
+    assert got[1].getpixel((0, 0))[:3] == (90, 40, 200)
+
+
 def test_still_images_are_one_frame():
     for rel in ("webp/lossy_cwebp.webp", "gif/gif87a_pillow.gif", "webp/icc_adobergb_exif6.webp"):
         frames = sx.load_frames(sx.STREAM_IMAGE, ANIM / rel, 64, max_frames=10)
