@@ -26,7 +26,8 @@ def test_public_names():
         "ProtocolError", "ExtractorError", "SandboxUnavailable", "ExtractorUnavailable",
         "DEFAULT_MAX_PIXELS",
         "DEFAULT_MAX_INPUT_BYTES", "DEFAULT_MEMORY", "DEFAULT_TIMEOUT",
-        "STREAM_AUTO", "aprobe_format", "aload_image", "Input", "VideoInfo", "FontInfo",
+        "STREAM_AUTO", "aprobe_format", "aload_image", "load_frames", "aload_frames", "Input",
+        "VideoInfo", "FontInfo",
         "LuaInfo", "SandboxNotEnforced", "__version__",
     }
     for name in ("BadInputError", "UnsupportedFormatError", "LimitExceededError",
