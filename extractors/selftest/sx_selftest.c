@@ -114,8 +114,9 @@ static int grow_stack(void)
 
 static noreturn void stall_after_header(void)
 {
-	/* SXAN, version 2, type image, payload 12 + 8192 * 8192 * 4 bytes. */
-	static const uint8_t head[] = {'S', 'X', 'A', 'N', 2, 0, 3, 0, 12, 0, 0, 0x10};
+	/* SXAN, this wire version, type image, payload 12 + 8192 * 8192 * 4 bytes. */
+	static const uint8_t head[] = {'S', 'X', 'A', 'N', SX_WIRE_VERSION, 0, 3, 0,
+				       12,  0,	 0,   0x10};
 	write_raw(head, sizeof head);
 	for (volatile unsigned long i = 0;; i++)
 		;
@@ -201,8 +202,8 @@ static int misbehave(const char *word)
 		return SX_EXIT_RESULT;
 	}
 	if (!strcmp(word, "truncated")) {
-		static const uint8_t head[] = {'S', 'X', 'A', 'N', 2, 0, 2, 0,
-					       100, 0,	 0,   0,   1, 0, 1};
+		static const uint8_t head[] = {
+		    'S', 'X', 'A', 'N', SX_WIRE_VERSION, 0, 2, 0, 100, 0, 0, 0, 1, 0, 1};
 		write_raw(head, sizeof head);
 		return SX_EXIT_RESULT;
 	}
@@ -216,9 +217,11 @@ static int misbehave(const char *word)
 		return SX_EXIT_RESULT;
 	}
 	if (!strcmp(word, "huge-image")) {
-		static const uint8_t head[] = {'S',  'X',  'A',	 'N',  2,    0,	   3,	 0,
-					       0xFF, 0xFF, 0xFF, 0xFF, 0xA0, 0x86, 0x01, 0,
-					       0xA0, 0x86, 0x01, 0,    4,    0,	   0,	 0};
+		static const uint8_t head[] = {'S',  'X',  'A',	 'N',  SX_WIRE_VERSION,
+					       0,    3,	   0,	 0xFF, 0xFF,
+					       0xFF, 0xFF, 0xA0, 0x86, 0x01,
+					       0,    0xA0, 0x86, 0x01, 0,
+					       4,    0,	   0,	 0};
 		write_raw(head, sizeof head);
 		write_raw(pixels, sizeof pixels);
 		return SX_EXIT_RESULT;

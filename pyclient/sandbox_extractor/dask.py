@@ -56,6 +56,8 @@ def _options(command: str, options: dict[str, Any]) -> argparse.Namespace:
     args = cli._build_parser().parse_args(argv)
     for name, value in options.items():
         setattr(args, name, value)
+    if command == "thumbnail" and args.format is None:
+        args.format = "png"  # the CLI's default without --frames
     if command == "thumbnail" and isinstance(args.size, int):
         args.size = (args.size, args.size)
     # Fork servers: a partition is a batch.

@@ -23,7 +23,7 @@ META = (
     "def meta():\n"
     "    body = struct.pack('<H', 1) + bytes([6]) + b'format' + bytes([3])"
     " + struct.pack('<H', 4) + b'fake'\n"
-    "    return b'SXAN' + struct.pack('<HHI', 2, 2, len(body)) + body\n"
+    "    return b'SXAN' + struct.pack('<HHI', 3, 2, len(body)) + body\n"
 )
 
 
@@ -61,7 +61,7 @@ def test_flood_after_the_message_is_cut_at_one_byte(fake):
 
 def test_oversized_announcement_is_refused_on_the_header(fake):
     fake(
-        "out(1, b'SXAN' + struct.pack('<HHI', 2, 3, 0xFFFFFFF0))\n"
+        "out(1, b'SXAN' + struct.pack('<HHI', 3, 3, 0xFFFFFFF0))\n"
         "while True:\n    out(1, b'\\0' * 65536)\n"
     )
     with pytest.raises(ProtocolError, match="payload length"):

@@ -117,7 +117,7 @@ def test_a_binary_without_server_mode(tmp_path, monkeypatch):
         "if '--server' in sys.argv:\n    sys.stderr.write('no such option\\n'); sys.exit(1)\n"
         "body = struct.pack('<H', 1) + bytes([6]) + b'format' + bytes([3])"
         " + struct.pack('<H', 4) + b'fake'\n"
-        "os.write(1, b'SXAN' + struct.pack('<HHI', 2, 2, len(body)) + body)\n"
+        "os.write(1, b'SXAN' + struct.pack('<HHI', 3, 2, len(body)) + body)\n"
     )
     fake.chmod(0o755)
     monkeypatch.setenv("SANDBOX_EXTRACTOR_BIN_DIR", str(tmp_path))
