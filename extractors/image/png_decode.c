@@ -28,8 +28,11 @@ struct png_job {
 	size_t size, pos;
 	enum sx_status status; /* set by callbacks before they fail */
 	char message[160];
-	uint8_t *pixels;
+	uint8_t *pixels; /* an interlaced image, held whole */
 	png_bytep *rows;
+	uint8_t *row;	       /* one 16-bit row (or one 8-bit one for read_interlaced) */
+	struct image_rows out; /* a non-interlaced image, row by row */
+	bool streamed;	       /* the answer is in `out` */
 	uint32_t width, height;
 	struct color_source color;
 	struct color_plan plan;
@@ -217,8 +220,9 @@ static void gather_color(struct png_job *job)
 }
 
 /* Every colour type and depth to 8-bit RGBA (16-bit RGBA in host order when `keep16`:
- * its colour is converted before the reduction), Adam7 passes combined by libpng. */
-static void request_rgba(struct png_job *job, bool keep16)
+ * its colour is converted before the reduction; 8-bit RGB when `rgb`, for an opaque
+ * image answered as RGB), Adam7 passes combined by libpng. */
+static void request_rgba(struct png_job *job, bool keep16, bool rgb)
 {
 	png_structp png = job->png;
 	int ct = png_get_color_type(png, job->info);
@@ -237,13 +241,82 @@ static void request_rgba(struct png_job *job, bool keep16)
 #endif
 	if (ct == PNG_COLOR_TYPE_GRAY || ct == PNG_COLOR_TYPE_GRAY_ALPHA)
 		png_set_gray_to_rgb(png);
-	png_set_filler(png, keep16 ? 0xFFFF : 0xFF, PNG_FILLER_AFTER);
+	if (!rgb)
+		png_set_filler(png, keep16 ? 0xFFFF : 0xFF, PNG_FILLER_AFTER);
 	png_set_interlace_handling(png);
 	png_read_update_info(png, job->info);
 }
 
-static enum sx_status decode_pixels(const struct sx_request *req, struct png_job *job,
-				    struct sx_result *result)
+/* An interlaced (Adam7) image: libpng combines the seven passes only in a whole-image
+ * buffer, so the image is held whole (8-bit RGBA; a 16-bit one converted row by row into
+ * the front of its own buffer, never held twice). finish_image() scales it afterwards. */
+static enum sx_status read_interlaced(struct png_job *job, bool keep16, uint32_t w, uint32_t h,
+				      struct sx_result *result)
+{
+	size_t bytes, row_bytes = (size_t)w * (keep16 ? 8 : 4);
+	if (!sx_mul_size(row_bytes, h, &bytes))
+		return sx_fail(result, SX_ERR_LIMIT, "a %ux%u image is too large", w, h);
+	job->pixels = malloc(bytes);
+	job->rows = malloc(sizeof *job->rows * h);
+	if (!job->pixels || !job->rows)
+		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %ux%u image", w, h);
+	for (uint32_t y = 0; y < h; y++)
+		job->rows[y] = job->pixels + (size_t)y * row_bytes;
+	png_read_image(job->png, job->rows);
+	if (keep16) {
+		/* To sRGB from 16 bits, then 8: row y lands where rows < y were read from. */
+		job->row = malloc((size_t)w * 4);
+		if (!job->row)
+			return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a row");
+		for (uint32_t y = 0; y < h; y++) {
+			color_apply(&job->plan, job->rows[y], job->row, w);
+			memcpy(job->pixels + (size_t)y * w * 4, job->row, (size_t)w * 4);
+		}
+		uint8_t *smaller = realloc(job->pixels, (size_t)w * h * 4);
+		if (smaller)
+			job->pixels = smaller;
+	} else if (color_plan_converts(&job->plan)) {
+		color_apply(&job->plan, job->pixels, job->pixels, (size_t)w * h);
+	}
+	job->width = w;
+	job->height = h;
+	return SX_OK;
+}
+
+/* A non-interlaced image, one row at a time (png_read_row): each row converted to sRGB as
+ * it comes (from 16 bits when `keep16`), then stored, or for a thumbnail fed straight to
+ * the area-averaging scaler, so the source is never held whole (image_finish.h). */
+static enum sx_status read_rows(const struct sx_request *req, struct png_job *job, bool keep16,
+				bool rgb, uint32_t w, uint32_t h, struct sx_result *result)
+{
+	enum sx_status status =
+	    image_rows_open(req, &job->out, w, h, w, w, h, 1, rgb ? 3 : 4, result);
+	if (status != SX_OK)
+		return status;
+	job->streamed = true;
+	if (keep16 && !(job->row = malloc((size_t)w * 8)))
+		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a row");
+	bool convert = color_plan_converts(&job->plan);
+	for (uint32_t y = 0; y < h; y++) {
+		uint8_t *out = image_rows_next(&job->out);
+		if (keep16) {
+			png_read_row(job->png, job->row, NULL);
+			color_apply(&job->plan, job->row, out, w);
+		} else {
+			png_read_row(job->png, out, NULL);
+			if (convert)
+				color_apply(&job->plan, out, out, w);
+		}
+		image_rows_commit(&job->out);
+	}
+	return SX_OK;
+}
+
+/* The default image (an APNG's too: what libpng reads), after png_read_info: to 8-bit RGBA
+ * sRGB, then through png_read_end, so a missing IEND is truncation. On SX_OK either
+ * job->streamed (the answer is in job->out) or job->pixels holds job->width x height. */
+static enum sx_status read_default_image(const struct sx_request *req, struct png_job *job,
+					 struct sx_result *result)
 {
 	uint32_t w = png_get_image_width(job->png, job->info);
 	uint32_t h = png_get_image_height(job->png, job->info);
@@ -257,34 +330,20 @@ static enum sx_status decode_pixels(const struct sx_request *req, struct png_job
 				is16 ? COLOR_LAYOUT_RGBA16 : COLOR_LAYOUT_RGBA8, true);
 		keep16 = is16 && color_plan_converts(&job->plan);
 	}
-	request_rgba(job, keep16);
-	size_t bytes, row_bytes = (size_t)w * (keep16 ? 8 : 4);
-	if (png_get_rowbytes(job->png, job->info) != row_bytes ||
-	    !sx_mul_size(row_bytes, h, &bytes))
+	bool interlaced = png_get_interlace_type(job->png, job->info) == PNG_INTERLACE_ADAM7;
+	bool opaque = !(png_get_color_type(job->png, job->info) & PNG_COLOR_MASK_ALPHA) &&
+		      !png_get_valid(job->png, job->info, PNG_INFO_tRNS);
+	bool rgb =
+	    opaque && !interlaced && !color_plan_converts(&job->plan) && image_rows_rgb_ok(req, 1);
+	request_rgba(job, keep16, rgb);
+	if (png_get_rowbytes(job->png, job->info) != (size_t)w * (keep16 ? 8 : rgb ? 3 : 4))
 		return sx_fail(result, SX_ERR_INTERNAL, "unexpected PNG row layout");
-	job->pixels = malloc(bytes);
-	job->rows = malloc(sizeof *job->rows * h);
-	if (!job->pixels || !job->rows)
-		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %ux%u image", w, h);
-	for (uint32_t y = 0; y < h; y++)
-		job->rows[y] = job->pixels + (size_t)y * row_bytes;
-	png_read_image(job->png, job->rows);
+	status = interlaced ? read_interlaced(job, keep16, w, h, result)
+			    : read_rows(req, job, keep16, rgb, w, h, result);
+	if (status != SX_OK)
+		return status;
 	/* Reads the chunks after the image up to IEND: a missing IEND is truncation. */
 	png_read_end(job->png, NULL);
-	if (keep16) {
-		/* To sRGB from 16 bits, then 8. The 16-bit buffer is freed by the caller. */
-		uint8_t *rgba8 = malloc((size_t)w * h * 4);
-		if (!rgba8)
-			return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %ux%u image", w,
-				       h);
-		color_apply(&job->plan, job->pixels, rgba8, (size_t)w * h);
-		free(job->pixels);
-		job->pixels = rgba8;
-	} else if (color_plan_converts(&job->plan)) {
-		color_apply(&job->plan, job->pixels, job->pixels, (size_t)w * h);
-	}
-	job->width = w;
-	job->height = h;
 	return SX_OK;
 }
 
@@ -314,7 +373,7 @@ static enum sx_status run_png(struct png_job *job, const struct sx_request *req,
 		result->kind = SX_RESULT_META;
 		return SX_OK;
 	}
-	return decode_pixels(req, job, result);
+	return read_default_image(req, job, result);
 }
 
 enum sx_status png_extract(const struct sx_request *req, const uint8_t *data, size_t size,
@@ -335,9 +394,13 @@ enum sx_status png_extract(const struct sx_request *req, const uint8_t *data, si
 	color_plan_close(&job.plan);
 	png_destroy_read_struct(&job.png, job.info ? &job.info : NULL, NULL);
 	free(job.rows);
-	if (status == SX_OK && req->mode != SX_MODE_PROBE)
+	free(job.row);
+	if (status == SX_OK && req->mode != SX_MODE_PROBE && job.streamed)
+		status = image_rows_finish(req, &job.out, result);
+	else if (status == SX_OK && req->mode != SX_MODE_PROBE)
 		return finish_image(req, job.pixels, job.width, job.height, job.width, job.height,
 				    1, result);
+	image_rows_close(&job.out);
 	free(job.pixels);
 	return status;
 }
