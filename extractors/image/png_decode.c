@@ -6,7 +6,9 @@
  * never a partial image. The colour description (cICP, else iCCP, else sRGB, else gAMA
  * with or without cHRM; PNG 3rd edition's order) goes to image_color.c: 8-bit pixels are
  * converted in place, 16-bit ones before their reduction to 8 bits. An APNG decodes as its
- * default image (what libpng reads); the probe reports its animation (acTL/fcTL).
+ * default image (what libpng reads, read_default_image()); the probe reports its animation
+ * (acTL/fcTL). A non-interlaced image is read one row at a time, and a thumbnail's rows go
+ * straight into the scaler (image_finish.h), so only an Adam7 image is ever held whole.
  */
 #include <png.h>
 #include <setjmp.h>

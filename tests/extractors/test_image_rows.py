@@ -278,6 +278,8 @@ def test_generated_files_through_a_traced_fork_server(tmp_path, gen_dir):
         parse(r)
         assert r.kind == "image", (name, mode, r.detail)
 
-    check_through_traced_fork_server(
-        "sx-image", [(n, m, gen_dir / n) for n in names for m in MODES], tmp_path, oneshot,
-        check_answer)
+    # The JPEGs also at 4/8 (IFAST IDCT for 4:2:0 chroma, plain upsampling) and 6/8.
+    jpeg_modes = tuple(("--thumbnail", str(DCT_BOXES[n])) for n in (4, 6))
+    requests = [(n, m, gen_dir / n) for n in names for m in MODES]
+    requests += [(n, m, gen_dir / n) for n in JPEGS for m in jpeg_modes]
+    check_through_traced_fork_server("sx-image", requests, tmp_path, oneshot, check_answer)
