@@ -30,7 +30,7 @@ struct png_job {
 	size_t size, pos;
 	enum sx_status status; /* set by callbacks before they fail */
 	char message[160];
-	uint8_t *pixels; /* an interlaced image, held whole */
+	uint8_t *pixels; /* an interlaced image held whole, or its even rows */
 	png_bytep *rows;
 	uint8_t *row;	       /* one 16-bit row (or one 8-bit one for read_interlaced) */
 	struct image_rows out; /* a non-interlaced image, row by row */
@@ -223,8 +223,8 @@ static void gather_color(struct png_job *job)
 
 /* Every colour type and depth to 8-bit RGBA (16-bit RGBA in host order when `keep16`:
  * its colour is converted before the reduction; 8-bit RGB when `rgb`, for an opaque
- * image answered as RGB), Adam7 passes combined by libpng. */
-static void request_rgba(struct png_job *job, bool keep16, bool rgb)
+ * image answered as RGB), Adam7 passes combined by libpng when `combine_passes`. */
+static void request_rgba(struct png_job *job, bool keep16, bool rgb, bool combine_passes)
 {
 	png_structp png = job->png;
 	int ct = png_get_color_type(png, job->info);
@@ -245,7 +245,8 @@ static void request_rgba(struct png_job *job, bool keep16, bool rgb)
 		png_set_gray_to_rgb(png);
 	if (!rgb)
 		png_set_filler(png, keep16 ? 0xFFFF : 0xFF, PNG_FILLER_AFTER);
-	png_set_interlace_handling(png);
+	if (combine_passes)
+		png_set_interlace_handling(png);
 	png_read_update_info(png, job->info);
 }
 
@@ -282,6 +283,55 @@ static enum sx_status read_interlaced(struct png_job *job, bool keep16, uint32_t
 	}
 	job->width = w;
 	job->height = h;
+	return SX_OK;
+}
+
+/* An Adam7 thumbnail, without the whole image: passes 1-6 hold only even rows, pass 7
+ * every odd row whole. The even rows are gathered (half the image), then pass 7 is read
+ * row by row, each odd row going to the scaler right after the even row above it. The
+ * passes come uncombined (libpng skips empty ones, as the loop below does). */
+static enum sx_status read_adam7_rows(const struct sx_request *req, struct png_job *job,
+				      bool keep16, uint32_t w, uint32_t h, struct sx_result *result)
+{
+	enum sx_status status = image_rows_open(req, &job->out, w, h, w, w, h, 1, 4, result);
+	if (status != SX_OK)
+		return status;
+	job->streamed = true;
+	size_t px = keep16 ? 8 : 4, bytes, row_bytes = (size_t)w * px;
+	if (!sx_mul_size(row_bytes, (h + 1) / 2, &bytes))
+		return sx_fail(result, SX_ERR_LIMIT, "a %ux%u image is too large", w, h);
+	job->pixels = malloc(bytes);
+	job->row = malloc(row_bytes);
+	if (!job->pixels || !job->row)
+		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %ux%u image", w, h);
+	for (int pass = 0; pass < 6; pass++) {
+		uint32_t rows = PNG_PASS_ROWS(h, pass), cols = PNG_PASS_COLS(w, pass);
+		for (uint32_t i = 0; cols && i < rows; i++) {
+			png_read_row(job->png, job->row, NULL);
+			uint32_t y = PNG_ROW_FROM_PASS_ROW(i, pass);
+			uint8_t *even = job->pixels + (size_t)(y / 2) * row_bytes;
+			for (uint32_t k = 0; k < cols; k++)
+				memcpy(even + (size_t)PNG_COL_FROM_PASS_COL(k, pass) * px,
+				       job->row + (size_t)k * px, px);
+		}
+	}
+	bool convert = color_plan_converts(&job->plan);
+	for (uint32_t y = 0; y < h; y++) {
+		const uint8_t *src = job->pixels + (size_t)(y / 2) * row_bytes;
+		if (y % 2) {
+			png_read_row(job->png, job->row, NULL); /* pass 7 */
+			src = job->row;
+		}
+		uint8_t *out = image_rows_next(&job->out);
+		if (keep16) {
+			color_apply(&job->plan, src, out, w);
+		} else {
+			memcpy(out, src, (size_t)w * 4);
+			if (convert)
+				color_apply(&job->plan, out, out, w);
+		}
+		image_rows_commit(&job->out);
+	}
 	return SX_OK;
 }
 
@@ -337,11 +387,18 @@ static enum sx_status read_default_image(const struct sx_request *req, struct pn
 		      !png_get_valid(job->png, job->info, PNG_INFO_tRNS);
 	bool rgb =
 	    opaque && !interlaced && !color_plan_converts(&job->plan) && image_rows_rgb_ok(req, 1);
-	request_rgba(job, keep16, rgb);
+	/* A thumbnail of an Adam7 image needs only half of it at a time (read_adam7_rows); a
+	 * full decode holds it whole anyway, so libpng combines the passes in place. */
+	bool adam7_rows = interlaced && req->mode == SX_MODE_THUMBNAIL;
+	request_rgba(job, keep16, rgb, !adam7_rows);
 	if (png_get_rowbytes(job->png, job->info) != (size_t)w * (keep16 ? 8 : rgb ? 3 : 4))
 		return sx_fail(result, SX_ERR_INTERNAL, "unexpected PNG row layout");
-	status = interlaced ? read_interlaced(job, keep16, w, h, result)
-			    : read_rows(req, job, keep16, rgb, w, h, result);
+	if (adam7_rows)
+		status = read_adam7_rows(req, job, keep16, w, h, result);
+	else if (interlaced)
+		status = read_interlaced(job, keep16, w, h, result);
+	else
+		status = read_rows(req, job, keep16, rgb, w, h, result);
 	if (status != SX_OK)
 		return status;
 	/* Reads the chunks after the image up to IEND: a missing IEND is truncation. */
