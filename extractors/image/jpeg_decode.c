@@ -303,7 +303,8 @@ static enum sx_status choose_output(const struct sx_request *req, struct jpeg_jo
 /* A thumbnail decoded at a reduced DCT scale is area-averaged afterwards anyway: no
  * fancy (interpolating) chroma upsampling there, as in Pillow's draft mode. Measured
  * (issue 21 notes): thumbnail errors against Pillow unchanged or lower (jpeg_422.jpg
- * 3.66 -> 3.44), less CPU at 4/8 (12 MP -> 1900 px). The fast integer IDCT (JDCT_IFAST,
+ * 3.66 -> 3.44); less work (replication, not interpolation), though its time was not
+ * separable from noise on the loaded test machine. The fast integer IDCT (JDCT_IFAST,
  * which Pillow's draft also uses) is NOT: on 4:2:0 files at 4/8 it moved the 48 px
  * thumbnail of fixtures/color/jpeg_p3.jpg from 0.71 to 1.08 of Pillow's reference, for
  * no gain measurable on this machine. Full decodes keep libjpeg's defaults. */
