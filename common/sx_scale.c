@@ -80,66 +80,135 @@ static int build_axis(struct axis *ax, uint32_t s, uint32_t d)
 	return 1;
 }
 
+/* The streaming state: one horizontal-pass row and one vertical accumulator, each dw x 4
+ * floats; the output grows row by row. */
+struct sx_scaler {
+	uint32_t sw, sh, dw, dh;
+	uint32_t next_in;  /* source rows pushed so far */
+	uint32_t next_out; /* output row being accumulated */
+	size_t wy;	   /* index into ay.weight of next_out's first weight */
+	struct axis ax, ay;
+	float *hrow, *acc;
+	uint8_t *out;
+};
+
+void sx_scaler_free(struct sx_scaler *s)
+{
+	if (!s)
+		return;
+	free_axis(&s->ax);
+	free_axis(&s->ay);
+	free(s->hrow);
+	free(s->acc);
+	free(s->out);
+	free(s);
+}
+
+struct sx_scaler *sx_scaler_new(uint32_t sw, uint32_t sh, uint32_t dw, uint32_t dh)
+{
+	size_t out_bytes, row_count;
+	if (dw == 0 || dh == 0 || dw > sw || dh > sh || !sx_mul3_size(dw, dh, 4, &out_bytes) ||
+	    !sx_mul_size(dw, 4, &row_count) || row_count > SIZE_MAX / sizeof(float))
+		return NULL;
+	struct sx_scaler *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->sw = sw;
+	s->sh = sh;
+	s->dw = dw;
+	s->dh = dh;
+	s->out = malloc(out_bytes);
+	s->hrow = malloc(row_count * sizeof(float));
+	s->acc = calloc(row_count, sizeof(float));
+	if (!s->out || !s->hrow || !s->acc || !build_axis(&s->ax, sw, dw) ||
+	    !build_axis(&s->ay, sh, dh)) {
+		sx_scaler_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Horizontal pass of one source row into s->hrow, premultiplying colour by alpha. */
+static void scale_row(struct sx_scaler *s, const uint8_t *row)
+{
+	const struct axis *ax = &s->ax;
+	float *t = s->hrow;
+	size_t k = 0;
+	for (uint32_t x = 0; x < s->dw; x++) {
+		float r = 0, g = 0, b = 0, a = 0;
+		const uint8_t *p = row + (size_t)ax->first[x] * 4;
+		for (uint32_t j = 0; j < ax->count[x]; j++, p += 4) {
+			float wa = ax->weight[k++] * p[3];
+			r += wa * p[0];
+			g += wa * p[1];
+			b += wa * p[2];
+			a += wa;
+		}
+		t[x * 4 + 0] = r;
+		t[x * 4 + 1] = g;
+		t[x * 4 + 2] = b;
+		t[x * 4 + 3] = a;
+	}
+}
+
+/* The accumulated output row, back to straight alpha; the accumulator starts again. */
+static void emit_row(struct sx_scaler *s)
+{
+	uint8_t *o = s->out + (size_t)s->next_out * s->dw * 4;
+	float *acc = s->acc;
+	for (uint32_t x = 0; x < s->dw; x++, acc += 4) {
+		float a = acc[3];
+		for (int c = 0; c < 3; c++) {
+			float v = a > 0 ? acc[c] / a : 0;
+			o[x * 4 + c] = (uint8_t)(v >= 255 ? 255 : v <= 0 ? 0 : v + 0.5f);
+		}
+		o[x * 4 + 3] = (uint8_t)(a >= 255 ? 255 : a <= 0 ? 0 : a + 0.5f);
+		acc[0] = acc[1] = acc[2] = acc[3] = 0;
+	}
+}
+
+void sx_scaler_push(struct sx_scaler *s, const uint8_t *row)
+{
+	if (s->next_in >= s->sh)
+		return;
+	uint32_t y = s->next_in++;
+	scale_row(s, row);
+	/* Source row y adds to every output row it lies under (at most two: downscaling), in
+	 * the order the weights were built. */
+	while (s->next_out < s->dh) {
+		uint32_t first = s->ay.first[s->next_out], count = s->ay.count[s->next_out];
+		if (y < first || y >= first + count)
+			break;
+		float w = s->ay.weight[s->wy + (y - first)];
+		size_t n = (size_t)s->dw * 4;
+		for (size_t i = 0; i < n; i++)
+			s->acc[i] += w * s->hrow[i];
+		if (y + 1 < first + count)
+			break;
+		emit_row(s);
+		s->wy += count;
+		s->next_out++;
+	}
+}
+
+uint8_t *sx_scaler_finish(struct sx_scaler *s)
+{
+	if (s->next_in != s->sh || s->next_out != s->dh)
+		return NULL;
+	uint8_t *out = s->out;
+	s->out = NULL;
+	return out;
+}
+
 uint8_t *sx_downscale_rgba(const uint8_t *src, uint32_t sw, uint32_t sh, uint32_t dw, uint32_t dh)
 {
-	size_t out_bytes, tmp_count;
-	if (dw == 0 || dh == 0 || dw > sw || dh > sh || !sx_mul3_size(dw, dh, 4, &out_bytes) ||
-	    !sx_mul3_size(dw, sh, 4, &tmp_count) || tmp_count > SIZE_MAX / sizeof(float))
+	struct sx_scaler *s = sx_scaler_new(sw, sh, dw, dh);
+	if (!s)
 		return NULL;
-	uint8_t *out = malloc(out_bytes);
-	float *tmp = malloc(tmp_count * sizeof(float));
-	struct axis ax = {0}, ay = {0};
-	if (!out || !tmp || !build_axis(&ax, sw, dw) || !build_axis(&ay, sh, dh)) {
-		free(out);
-		free(tmp);
-		free_axis(&ax);
-		return NULL;
-	}
-	/* Horizontal pass, premultiplying colour by alpha. */
-	for (uint32_t y = 0; y < sh; y++) {
-		const uint8_t *row = src + (size_t)y * sw * 4;
-		float *t = tmp + (size_t)y * dw * 4;
-		size_t k = 0;
-		for (uint32_t x = 0; x < dw; x++) {
-			float r = 0, g = 0, b = 0, a = 0;
-			for (uint32_t j = 0; j < ax.count[x]; j++) {
-				const uint8_t *p = row + (size_t)(ax.first[x] + j) * 4;
-				float wa = ax.weight[k++] * p[3];
-				r += wa * p[0];
-				g += wa * p[1];
-				b += wa * p[2];
-				a += wa;
-			}
-			t[x * 4 + 0] = r;
-			t[x * 4 + 1] = g;
-			t[x * 4 + 2] = b;
-			t[x * 4 + 3] = a;
-		}
-	}
-	/* Vertical pass, then back to straight alpha. */
-	size_t k = 0;
-	for (uint32_t y = 0; y < dh; y++) {
-		uint8_t *o = out + (size_t)y * dw * 4;
-		const float *w = ay.weight + k;
-		for (uint32_t x = 0; x < dw; x++) {
-			float acc[4] = {0, 0, 0, 0};
-			for (uint32_t j = 0; j < ay.count[y]; j++) {
-				const float *t = tmp + ((size_t)(ay.first[y] + j) * dw + x) * 4;
-				for (int c = 0; c < 4; c++)
-					acc[c] += w[j] * t[c];
-			}
-			float a = acc[3];
-			for (int c = 0; c < 3; c++) {
-				float v = a > 0 ? acc[c] / a : 0;
-				o[x * 4 + c] = (uint8_t)(v >= 255 ? 255 : v <= 0 ? 0 : v + 0.5f);
-			}
-			o[x * 4 + 3] = (uint8_t)(a >= 255 ? 255 : a <= 0 ? 0 : a + 0.5f);
-		}
-		k += ay.count[y];
-	}
-	free(tmp);
-	free_axis(&ax);
-	free_axis(&ay);
+	for (uint32_t y = 0; y < sh; y++)
+		sx_scaler_push(s, src + (size_t)y * sw * 4);
+	uint8_t *out = sx_scaler_finish(s);
+	sx_scaler_free(s);
 	return out;
 }
 

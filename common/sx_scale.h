@@ -29,6 +29,24 @@ void sx_fit_box_oriented(uint32_t w, uint32_t h, uint32_t box_w, uint32_t box_h,
  * under it, computed with premultiplied alpha so transparent pixels do not bleed. */
 uint8_t *sx_downscale_rgba(const uint8_t *src, uint32_t sw, uint32_t sh, uint32_t dw, uint32_t dh);
 
+/* The same resample, fed one source row at a time, so a decoder never holds the whole
+ * source: memory is O(dw x dh + sw) whatever sh is. The result is bit for bit
+ * sx_downscale_rgba()'s.
+ *
+ *     struct sx_scaler *s = sx_scaler_new(sw, sh, dw, dh);   // NULL: bad sizes or no memory
+ *     for each of the sh rows: sx_scaler_push(s, row);        // sw RGBA pixels, top first
+ *     uint8_t *out = sx_scaler_finish(s);                     // dw x dh, caller frees
+ *     sx_scaler_free(s);
+ *
+ * Rows past the sh-th are ignored; sx_scaler_finish() returns NULL unless exactly sh rows
+ * came (the buffer is then the caller's; a second call returns NULL). sx_scaler_free()
+ * takes NULL. */
+struct sx_scaler;
+struct sx_scaler *sx_scaler_new(uint32_t sw, uint32_t sh, uint32_t dw, uint32_t dh);
+void sx_scaler_push(struct sx_scaler *s, const uint8_t *row);
+uint8_t *sx_scaler_finish(struct sx_scaler *s);
+void sx_scaler_free(struct sx_scaler *s);
+
 /* Applies EXIF orientation 1..8 to RGBA `src` (w x h). The result is h x w for 5..8.
  * Other values are treated as 1 (a copy). */
 uint8_t *sx_orient_rgba(const uint8_t *src, uint32_t w, uint32_t h, int orientation);

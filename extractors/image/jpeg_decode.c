@@ -5,7 +5,8 @@
  * Warnings that mean the picture is incomplete (data ended early, corrupt entropy data)
  * are errors here: other tools pad such files with grey and call them images.
  * An embedded ICC profile (APP2 ICC_PROFILE segments) goes to image_color.c, which
- * converts each decoded row to sRGB before any area averaging.
+ * converts each decoded row to sRGB before any area averaging (for a thumbnail, rows at
+ * the reduced DCT scale, not at the source size).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -198,7 +199,8 @@ struct jpeg_job {
 	struct jpeg_decompress_struct cinfo;
 	struct jpeg_failure failure;
 	struct scan_guard guard;
-	uint8_t *pixels;
+	struct image_rows rows; /* where decoded rows go (image_finish.h) */
+	uint8_t *tail;		/* one dropped row past keep_h */
 	int orientation;
 	uint32_t keep_w, keep_h; /* the decoded part handed on (padding-free edges) */
 	struct color_source color;
@@ -278,13 +280,17 @@ static enum color_space image_space(J_COLOR_SPACE cs)
 	}
 }
 
-static enum sx_status choose_output(struct jpeg_job *job, struct sx_result *result)
+/* RGBA, or straight RGB when the answer is RGB anyway and nothing converts the rows
+ * afterwards (image_rows_rgb_ok: a JPEG is always opaque). */
+static enum sx_status choose_output(const struct sx_request *req, struct jpeg_job *job,
+				    struct sx_result *result)
 {
 	j_decompress_ptr cinfo = &job->cinfo;
+	bool rgb = image_rows_rgb_ok(req, job->orientation) && !color_plan_converts(&job->plan);
 	switch (cinfo->jpeg_color_space) {
 	case JCS_GRAYSCALE:
 	case JCS_YCbCr:
-	case JCS_RGB: cinfo->out_color_space = JCS_EXT_RGBA; return SX_OK;
+	case JCS_RGB: cinfo->out_color_space = rgb ? JCS_EXT_RGB : JCS_EXT_RGBA; return SX_OK;
 	case JCS_CMYK:
 	case JCS_YCCK: cinfo->out_color_space = JCS_CMYK; return SX_OK;
 	default:
@@ -292,6 +298,20 @@ static enum sx_status choose_output(struct jpeg_job *job, struct sx_result *resu
 			       "JPEG with %d components in an unknown colour space",
 			       cinfo->num_components);
 	}
+}
+
+/* A thumbnail decoded at a reduced DCT scale is area-averaged afterwards anyway: no
+ * fancy (interpolating) chroma upsampling there, as in Pillow's draft mode. Measured
+ * (issue 21 notes): thumbnail errors against Pillow unchanged or lower (jpeg_422.jpg
+ * 3.66 -> 3.44); less work (replication, not interpolation), though its time was not
+ * separable from noise on the loaded test machine. The fast integer IDCT (JDCT_IFAST,
+ * which Pillow's draft also uses) is NOT: on 4:2:0 files at 4/8 it moved the 48 px
+ * thumbnail of fixtures/color/jpeg_p3.jpg from 0.71 to 1.08 of Pillow's reference, for
+ * no gain measurable on this machine. Full decodes keep libjpeg's defaults. */
+static void choose_speed(j_decompress_ptr cinfo)
+{
+	if (cinfo->scale_num < cinfo->scale_denom)
+		cinfo->do_fancy_upsampling = FALSE;
 }
 
 static enum sx_status decode_pixels(const struct sx_request *req, struct jpeg_job *job,
@@ -305,6 +325,7 @@ static enum sx_status decode_pixels(const struct sx_request *req, struct jpeg_jo
 		thumbnail_target(req, cinfo->image_width, cinfo->image_height, job->orientation,
 				 &tw, &th);
 		choose_scale(cinfo, tw, th, &job->keep_w, &job->keep_h);
+		choose_speed(cinfo);
 	}
 	jpeg_start_decompress(cinfo);
 	uint32_t w = cinfo->output_width, h = cinfo->output_height;
@@ -313,28 +334,38 @@ static enum sx_status decode_pixels(const struct sx_request *req, struct jpeg_jo
 		job->keep_w = w;
 		job->keep_h = h;
 	}
-	size_t bytes;
-	if (cinfo->output_components != 4 || !sx_mul3_size(w, h, 4, &bytes))
+	unsigned channels = (unsigned)cinfo->output_components;
+	if (channels != 4 && (channels != 3 || cmyk || convert))
 		return sx_fail(result, SX_ERR_INTERNAL, "unexpected JPEG output layout");
-	job->pixels = malloc(bytes);
-	if (!job->pixels)
-		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %ux%u image", w, h);
+	/* Rows go on as they come: to the scaler for a thumbnail, never held whole. */
+	enum sx_status status =
+	    image_rows_open(req, &job->rows, job->keep_w, job->keep_h, w, cinfo->image_width,
+			    cinfo->image_height, job->orientation, channels, result);
+	if (status != SX_OK)
+		return status;
 	while (cinfo->output_scanline < h) {
-		JSAMPROW row = job->pixels + (size_t)cinfo->output_scanline * w * 4;
+		bool kept = cinfo->output_scanline < job->keep_h;
+		if (!kept && !job->tail) {
+			/* The straddling bottom rows: read (libjpeg wants every one), dropped. */
+			job->tail = malloc((size_t)w * channels);
+			if (!job->tail)
+				return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a row");
+		}
+		JSAMPROW row = kept ? image_rows_next(&job->rows) : job->tail;
 		if (jpeg_read_scanlines(cinfo, &row, 1) != 1)
 			return sx_fail(result, SX_ERR_BAD_INPUT, "JPEG data ended early");
-		/* Each row to sRGB as it comes, before any scaling (image_color.h). */
+		if (!kept)
+			continue;
+		/* Each row to sRGB as it comes, before any scaling (image_color.h); the
+		 * straddling right edge is dropped, so it is not converted. */
 		if (convert)
-			color_apply(&job->plan, row, row, w);
+			color_apply(&job->plan, row, row, job->keep_w);
 		else if (cmyk)
-			cmyk_row_to_rgba(row, w, cinfo->saw_Adobe_marker);
+			cmyk_row_to_rgba(row, job->keep_w, cinfo->saw_Adobe_marker);
+		image_rows_commit(&job->rows);
 	}
 	/* Reads on to EOI: a file cut after its last scan line still ended early. */
 	jpeg_finish_decompress(cinfo);
-	/* Drop the edge pixels that straddle picture and padding: rows packed to keep_w. */
-	for (uint32_t y = 1; job->keep_w < w && y < job->keep_h; y++)
-		memmove(job->pixels + (size_t)y * job->keep_w * 4, job->pixels + (size_t)y * w * 4,
-			(size_t)job->keep_w * 4);
 	return SX_OK;
 }
 
@@ -367,10 +398,10 @@ static enum sx_status run_jpeg(struct jpeg_job *job, const struct sx_request *re
 	/* Before jpeg_start_decompress, which allocates in proportion to the image. */
 	enum sx_status status =
 	    check_pixel_cap(req, cinfo->image_width, cinfo->image_height, result);
-	if (status == SX_OK)
-		status = choose_output(job, result);
 	if (status == SX_OK && req->color == SX_COLOR_SRGB)
 		color_plan_open(&job->plan, &job->color, color_layout_of(cinfo), true);
+	if (status == SX_OK)
+		status = choose_output(req, job, result);
 	if (status == SX_OK)
 		status = decode_pixels(req, job, result);
 	return status;
@@ -390,13 +421,12 @@ enum sx_status jpeg_extract(const struct sx_request *req, const uint8_t *data, s
 		return sx_fail(result, SX_ERR_LIMIT, "JPEG input larger than 4 GiB");
 
 	enum sx_status status = run_jpeg(&job, req, data, size, result);
-	uint32_t w = job.keep_w, h = job.keep_h;
-	uint32_t src_w = job.cinfo.image_width, src_h = job.cinfo.image_height;
 	jpeg_destroy_decompress(&job.cinfo);
 	color_plan_close(&job.plan);
 	free(job.icc);
+	free(job.tail);
 	if (status == SX_OK && req->mode != SX_MODE_PROBE)
-		return finish_image(req, job.pixels, w, h, src_w, src_h, job.orientation, result);
-	free(job.pixels);
+		status = image_rows_finish(req, &job.rows, result);
+	image_rows_close(&job.rows);
 	return status;
 }

@@ -6,7 +6,9 @@
  * never a partial image. The colour description (cICP, else iCCP, else sRGB, else gAMA
  * with or without cHRM; PNG 3rd edition's order) goes to image_color.c: 8-bit pixels are
  * converted in place, 16-bit ones before their reduction to 8 bits. An APNG decodes as its
- * default image (what libpng reads); the probe reports its animation (acTL/fcTL).
+ * default image (what libpng reads, read_default_image()); the probe reports its animation
+ * (acTL/fcTL). A non-interlaced image is read one row at a time, and a thumbnail's rows go
+ * straight into the scaler (image_finish.h), so only an Adam7 image is ever held whole.
  */
 #include <png.h>
 #include <setjmp.h>
@@ -28,8 +30,11 @@ struct png_job {
 	size_t size, pos;
 	enum sx_status status; /* set by callbacks before they fail */
 	char message[160];
-	uint8_t *pixels;
+	uint8_t *pixels; /* an interlaced image held whole, or its even rows */
 	png_bytep *rows;
+	uint8_t *row;	       /* one 16-bit row (or one 8-bit one for read_interlaced) */
+	struct image_rows out; /* a non-interlaced image, row by row */
+	bool streamed;	       /* the answer is in `out` */
 	uint32_t width, height;
 	struct color_source color;
 	struct color_plan plan;
@@ -217,8 +222,9 @@ static void gather_color(struct png_job *job)
 }
 
 /* Every colour type and depth to 8-bit RGBA (16-bit RGBA in host order when `keep16`:
- * its colour is converted before the reduction), Adam7 passes combined by libpng. */
-static void request_rgba(struct png_job *job, bool keep16)
+ * its colour is converted before the reduction; 8-bit RGB when `rgb`, for an opaque
+ * image answered as RGB), Adam7 passes combined by libpng when `combine_passes`. */
+static void request_rgba(struct png_job *job, bool keep16, bool rgb, bool combine_passes)
 {
 	png_structp png = job->png;
 	int ct = png_get_color_type(png, job->info);
@@ -237,13 +243,132 @@ static void request_rgba(struct png_job *job, bool keep16)
 #endif
 	if (ct == PNG_COLOR_TYPE_GRAY || ct == PNG_COLOR_TYPE_GRAY_ALPHA)
 		png_set_gray_to_rgb(png);
-	png_set_filler(png, keep16 ? 0xFFFF : 0xFF, PNG_FILLER_AFTER);
-	png_set_interlace_handling(png);
+	if (!rgb)
+		png_set_filler(png, keep16 ? 0xFFFF : 0xFF, PNG_FILLER_AFTER);
+	if (combine_passes)
+		png_set_interlace_handling(png);
 	png_read_update_info(png, job->info);
 }
 
-static enum sx_status decode_pixels(const struct sx_request *req, struct png_job *job,
-				    struct sx_result *result)
+/* An interlaced (Adam7) image: libpng combines the seven passes only in a whole-image
+ * buffer, so the image is held whole (8-bit RGBA; a 16-bit one converted row by row into
+ * the front of its own buffer, never held twice). finish_image() scales it afterwards. */
+static enum sx_status read_interlaced(struct png_job *job, bool keep16, uint32_t w, uint32_t h,
+				      struct sx_result *result)
+{
+	size_t bytes, row_bytes = (size_t)w * (keep16 ? 8 : 4);
+	if (!sx_mul_size(row_bytes, h, &bytes))
+		return sx_fail(result, SX_ERR_LIMIT, "a %ux%u image is too large", w, h);
+	job->pixels = malloc(bytes);
+	job->rows = malloc(sizeof *job->rows * h);
+	if (!job->pixels || !job->rows)
+		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %ux%u image", w, h);
+	for (uint32_t y = 0; y < h; y++)
+		job->rows[y] = job->pixels + (size_t)y * row_bytes;
+	png_read_image(job->png, job->rows);
+	if (keep16) {
+		/* To sRGB from 16 bits, then 8: row y lands where rows < y were read from. */
+		job->row = malloc((size_t)w * 4);
+		if (!job->row)
+			return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a row");
+		for (uint32_t y = 0; y < h; y++) {
+			color_apply(&job->plan, job->rows[y], job->row, w);
+			memcpy(job->pixels + (size_t)y * w * 4, job->row, (size_t)w * 4);
+		}
+		uint8_t *smaller = realloc(job->pixels, (size_t)w * h * 4);
+		if (smaller)
+			job->pixels = smaller;
+	} else if (color_plan_converts(&job->plan)) {
+		color_apply(&job->plan, job->pixels, job->pixels, (size_t)w * h);
+	}
+	job->width = w;
+	job->height = h;
+	return SX_OK;
+}
+
+/* An Adam7 thumbnail, without the whole image: passes 1-6 hold only even rows, pass 7
+ * every odd row whole. The even rows are gathered (half the image), then pass 7 is read
+ * row by row, each odd row going to the scaler right after the even row above it. The
+ * passes come uncombined (libpng skips empty ones, as the loop below does). */
+static enum sx_status read_adam7_rows(const struct sx_request *req, struct png_job *job,
+				      bool keep16, uint32_t w, uint32_t h, struct sx_result *result)
+{
+	enum sx_status status = image_rows_open(req, &job->out, w, h, w, w, h, 1, 4, result);
+	if (status != SX_OK)
+		return status;
+	job->streamed = true;
+	size_t px = keep16 ? 8 : 4, bytes, row_bytes = (size_t)w * px;
+	if (!sx_mul_size(row_bytes, (h + 1) / 2, &bytes))
+		return sx_fail(result, SX_ERR_LIMIT, "a %ux%u image is too large", w, h);
+	job->pixels = malloc(bytes);
+	job->row = malloc(row_bytes);
+	if (!job->pixels || !job->row)
+		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %ux%u image", w, h);
+	for (int pass = 0; pass < 6; pass++) {
+		uint32_t rows = PNG_PASS_ROWS(h, pass), cols = PNG_PASS_COLS(w, pass);
+		for (uint32_t i = 0; cols && i < rows; i++) {
+			png_read_row(job->png, job->row, NULL);
+			uint32_t y = PNG_ROW_FROM_PASS_ROW(i, pass);
+			uint8_t *even = job->pixels + (size_t)(y / 2) * row_bytes;
+			for (uint32_t k = 0; k < cols; k++)
+				memcpy(even + (size_t)PNG_COL_FROM_PASS_COL(k, pass) * px,
+				       job->row + (size_t)k * px, px);
+		}
+	}
+	bool convert = color_plan_converts(&job->plan);
+	for (uint32_t y = 0; y < h; y++) {
+		const uint8_t *src = job->pixels + (size_t)(y / 2) * row_bytes;
+		if (y % 2) {
+			png_read_row(job->png, job->row, NULL); /* pass 7 */
+			src = job->row;
+		}
+		uint8_t *out = image_rows_next(&job->out);
+		if (keep16) {
+			color_apply(&job->plan, src, out, w);
+		} else {
+			memcpy(out, src, (size_t)w * 4);
+			if (convert)
+				color_apply(&job->plan, out, out, w);
+		}
+		image_rows_commit(&job->out);
+	}
+	return SX_OK;
+}
+
+/* A non-interlaced image, one row at a time (png_read_row): each row converted to sRGB as
+ * it comes (from 16 bits when `keep16`), then stored, or for a thumbnail fed straight to
+ * the area-averaging scaler, so the source is never held whole (image_finish.h). */
+static enum sx_status read_rows(const struct sx_request *req, struct png_job *job, bool keep16,
+				bool rgb, uint32_t w, uint32_t h, struct sx_result *result)
+{
+	enum sx_status status =
+	    image_rows_open(req, &job->out, w, h, w, w, h, 1, rgb ? 3 : 4, result);
+	if (status != SX_OK)
+		return status;
+	job->streamed = true;
+	if (keep16 && !(job->row = malloc((size_t)w * 8)))
+		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a row");
+	bool convert = color_plan_converts(&job->plan);
+	for (uint32_t y = 0; y < h; y++) {
+		uint8_t *out = image_rows_next(&job->out);
+		if (keep16) {
+			png_read_row(job->png, job->row, NULL);
+			color_apply(&job->plan, job->row, out, w);
+		} else {
+			png_read_row(job->png, out, NULL);
+			if (convert)
+				color_apply(&job->plan, out, out, w);
+		}
+		image_rows_commit(&job->out);
+	}
+	return SX_OK;
+}
+
+/* The default image (an APNG's too: what libpng reads), after png_read_info: to 8-bit RGBA
+ * sRGB, then through png_read_end, so a missing IEND is truncation. On SX_OK either
+ * job->streamed (the answer is in job->out) or job->pixels holds job->width x height. */
+static enum sx_status read_default_image(const struct sx_request *req, struct png_job *job,
+					 struct sx_result *result)
 {
 	uint32_t w = png_get_image_width(job->png, job->info);
 	uint32_t h = png_get_image_height(job->png, job->info);
@@ -257,34 +382,27 @@ static enum sx_status decode_pixels(const struct sx_request *req, struct png_job
 				is16 ? COLOR_LAYOUT_RGBA16 : COLOR_LAYOUT_RGBA8, true);
 		keep16 = is16 && color_plan_converts(&job->plan);
 	}
-	request_rgba(job, keep16);
-	size_t bytes, row_bytes = (size_t)w * (keep16 ? 8 : 4);
-	if (png_get_rowbytes(job->png, job->info) != row_bytes ||
-	    !sx_mul_size(row_bytes, h, &bytes))
+	bool interlaced = png_get_interlace_type(job->png, job->info) == PNG_INTERLACE_ADAM7;
+	bool opaque = !(png_get_color_type(job->png, job->info) & PNG_COLOR_MASK_ALPHA) &&
+		      !png_get_valid(job->png, job->info, PNG_INFO_tRNS);
+	bool rgb =
+	    opaque && !interlaced && !color_plan_converts(&job->plan) && image_rows_rgb_ok(req, 1);
+	/* A thumbnail of an Adam7 image needs only half of it at a time (read_adam7_rows); a
+	 * full decode holds it whole anyway, so libpng combines the passes in place. */
+	bool adam7_rows = interlaced && req->mode == SX_MODE_THUMBNAIL;
+	request_rgba(job, keep16, rgb, !adam7_rows);
+	if (png_get_rowbytes(job->png, job->info) != (size_t)w * (keep16 ? 8 : rgb ? 3 : 4))
 		return sx_fail(result, SX_ERR_INTERNAL, "unexpected PNG row layout");
-	job->pixels = malloc(bytes);
-	job->rows = malloc(sizeof *job->rows * h);
-	if (!job->pixels || !job->rows)
-		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %ux%u image", w, h);
-	for (uint32_t y = 0; y < h; y++)
-		job->rows[y] = job->pixels + (size_t)y * row_bytes;
-	png_read_image(job->png, job->rows);
+	if (adam7_rows)
+		status = read_adam7_rows(req, job, keep16, w, h, result);
+	else if (interlaced)
+		status = read_interlaced(job, keep16, w, h, result);
+	else
+		status = read_rows(req, job, keep16, rgb, w, h, result);
+	if (status != SX_OK)
+		return status;
 	/* Reads the chunks after the image up to IEND: a missing IEND is truncation. */
 	png_read_end(job->png, NULL);
-	if (keep16) {
-		/* To sRGB from 16 bits, then 8. The 16-bit buffer is freed by the caller. */
-		uint8_t *rgba8 = malloc((size_t)w * h * 4);
-		if (!rgba8)
-			return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %ux%u image", w,
-				       h);
-		color_apply(&job->plan, job->pixels, rgba8, (size_t)w * h);
-		free(job->pixels);
-		job->pixels = rgba8;
-	} else if (color_plan_converts(&job->plan)) {
-		color_apply(&job->plan, job->pixels, job->pixels, (size_t)w * h);
-	}
-	job->width = w;
-	job->height = h;
 	return SX_OK;
 }
 
@@ -314,7 +432,7 @@ static enum sx_status run_png(struct png_job *job, const struct sx_request *req,
 		result->kind = SX_RESULT_META;
 		return SX_OK;
 	}
-	return decode_pixels(req, job, result);
+	return read_default_image(req, job, result);
 }
 
 enum sx_status png_extract(const struct sx_request *req, const uint8_t *data, size_t size,
@@ -335,9 +453,13 @@ enum sx_status png_extract(const struct sx_request *req, const uint8_t *data, si
 	color_plan_close(&job.plan);
 	png_destroy_read_struct(&job.png, job.info ? &job.info : NULL, NULL);
 	free(job.rows);
-	if (status == SX_OK && req->mode != SX_MODE_PROBE)
+	free(job.row);
+	if (status == SX_OK && req->mode != SX_MODE_PROBE && job.streamed)
+		status = image_rows_finish(req, &job.out, result);
+	else if (status == SX_OK && req->mode != SX_MODE_PROBE)
 		return finish_image(req, job.pixels, job.width, job.height, job.width, job.height,
 				    1, result);
+	image_rows_close(&job.out);
 	free(job.pixels);
 	return status;
 }

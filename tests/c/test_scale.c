@@ -53,6 +53,36 @@ static void test_downscale(void)
 	free(flat);
 }
 
+/* The streaming scaler: a finished image needs exactly sh rows; extra rows are ignored;
+ * the rows a decoder pushes give what the whole-image call gives. */
+static void test_streaming(void)
+{
+	enum { W = 11, H = 7 };
+	uint8_t src[W * H * 4];
+	for (int i = 0; i < W * H * 4; i++)
+		src[i] = (uint8_t)(i * 37 + (i >> 3));
+	struct sx_scaler *s = sx_scaler_new(W, H, 4, 3);
+	CHECK(s != NULL);
+	for (int y = 0; s && y < H - 1; y++)
+		sx_scaler_push(s, src + y * W * 4);
+	CHECK(s && sx_scaler_finish(s) == NULL); /* a row short */
+	if (s)
+		sx_scaler_push(s, src + (H - 1) * W * 4);
+	if (s)
+		sx_scaler_push(s, src); /* past the last row: ignored */
+	uint8_t *streamed = s ? sx_scaler_finish(s) : NULL;
+	CHECK(streamed != NULL);
+	CHECK(s && sx_scaler_finish(s) == NULL); /* handed over once */
+	sx_scaler_free(s);
+	uint8_t *whole = sx_downscale_rgba(src, W, H, 4, 3);
+	CHECK(whole && streamed && memcmp(whole, streamed, 4 * 3 * 4) == 0);
+	free(whole);
+	free(streamed);
+	CHECK(sx_scaler_new(W, H, W + 1, H) == NULL);
+	CHECK(sx_scaler_new(W, H, 0, 1) == NULL);
+	sx_scaler_free(NULL);
+}
+
 static void test_orient(void)
 {
 	/* 3x2 image, pixels numbered 0..5 row by row:  0 1 2 / 3 4 5 */
@@ -83,6 +113,7 @@ int main(void)
 {
 	test_fit();
 	test_downscale();
+	test_streaming();
 	test_orient();
 	return check_exit_status("test_scale");
 }
