@@ -19,6 +19,8 @@ scale on Pillow's draft path below full scale), and RGB answers are decoded as R
 - `--full --rgb` and `--full --auto-alpha` answers are exactly the RGBA answer without its
   alpha (or the RGBA answer when alpha carries something).
 - every generated file in every mode, one-shot and through a fork server, under strace.
+- memory, deterministically: with the smallest pool (16 MiB) a 2800x2000 PNG cannot be
+  decoded whole but its thumbnail can, plain and Adam7 (fails on the code before issue 21).
 """
 import io
 import random
@@ -333,3 +335,48 @@ def test_generated_files_through_a_traced_fork_server(tmp_path, gen_dir):
     requests = [(n, m, gen_dir / n) for n in names for m in MODES]
     requests += [(n, m, gen_dir / n) for n in JPEGS for m in jpeg_modes]
     check_through_traced_fork_server("sx-image", requests, tmp_path, oneshot, check_answer)
+
+
+# ---- memory: a thumbnail no longer needs the decoded image -------------------------------
+
+
+def fast_adam7_rgb(im):
+    """An 8-bit RGB Adam7 PNG of `im`, each pass cut out by Pillow (nearest-neighbour affine
+    sampling exactly on the pass's pixels), for sizes the per-pixel encoder is too slow for."""
+    w, h = im.size
+    raw = bytearray()
+    for x0, y0, dx, dy in ADAM7:
+        cols, rows = (w - x0 + dx - 1) // dx, (h - y0 + dy - 1) // dy
+        if cols <= 0 or rows <= 0:
+            continue
+        sub = im.transform((cols, rows), Image.AFFINE,
+                           (dx, 0, x0 + 0.5 - dx / 2, 0, dy, y0 + 0.5 - dy / 2), Image.NEAREST)
+        data = sub.tobytes()
+        for r in range(rows):
+            raw += b"\0" + data[r * cols * 3:(r + 1) * cols * 3]
+    out = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 1))
+    return out + png_chunk(b"IDAT", zlib.compress(bytes(raw), 1)) + png_chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("size", [(23, 17), (3, 2), (1, 9), (9, 1)])
+def test_fast_adam7_encoder_makes_the_picture(size):
+    im = noise_picture(*size, 13)
+    fast = Image.open(io.BytesIO(fast_adam7_rgb(im)))
+    assert fast.info.get("interlace") == 1
+    assert fast.convert("RGB").tobytes() == im.tobytes()
+
+
+def test_thumbnails_fit_a_pool_the_image_does_not():
+    """With the smallest pool (16 MiB), a 2800x2000 PNG (22 MB as RGBA) cannot be decoded
+    whole, but its thumbnail can: plain (row by row) and Adam7 (only the even rows, 11 MB,
+    are held). Deterministic: the pool cap, not a measured RSS."""
+    im = Image.linear_gradient("L").resize((2800, 2000)).convert("RGB")
+    plain = png_bytes(im, compress_level=1)
+    adam7 = fast_adam7_rgb(im)
+    assert Image.open(io.BytesIO(adam7)).info.get("interlace") == 1
+    for data in (plain, adam7):
+        full = run("sx-image", ["--full", "--memory", "16M"], data=data)
+        assert full.kind == "error" and full.status == "no_memory", (full.kind, full.detail)
+        thumb = run("sx-image", ["--thumbnail", "64", "--memory", "16M"], data=data)
+        assert thumb.kind == "image", thumb.detail
+        assert (thumb.width, thumb.height) == (64, 46)
