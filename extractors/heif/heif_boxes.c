@@ -88,9 +88,9 @@ static enum sx_status check_area(struct walk *w, uint64_t iw, uint64_t ih, const
 {
 	if (iw > SX_HEIF_MAX_SIDE || ih > SX_HEIF_MAX_SIDE || iw * ih > w->max_pixels)
 		return sx_fail(w->result, SX_ERR_LIMIT,
-			       "HEIF: %s of %llux%llu exceeds the caps (side %u, %llu pixels)", what,
-			       (unsigned long long)iw, (unsigned long long)ih, SX_HEIF_MAX_SIDE,
-			       (unsigned long long)w->max_pixels);
+			       "HEIF: %s of %llux%llu exceeds the caps (side %u, %llu pixels)",
+			       what, (unsigned long long)iw, (unsigned long long)ih,
+			       SX_HEIF_MAX_SIDE, (unsigned long long)w->max_pixels);
 	return SX_OK;
 }
 
@@ -140,7 +140,8 @@ static enum sx_status walk_ipma(struct walk *w)
 		uint32_t id = (uint32_t)take(&c, version < 1 ? 2 : 4);
 		uint64_t n = take(&c, 1);
 		for (uint64_t k = 0; k < n && !c.bad; k++) {
-			uint32_t idx = (uint32_t)take(&c, (vf & 1) ? 2 : 1) & ((vf & 1) ? 0x7fff : 0x7f);
+			uint32_t idx =
+			    (uint32_t)take(&c, (vf & 1) ? 2 : 1) & ((vf & 1) ? 0x7fff : 0x7f);
 			if (idx == 0 || idx > w->prop_count || w->prop_w[idx] == 0)
 				continue;
 			if (w->item_ispe_count >= SX_HEIF_MAX_ITEMS)

@@ -95,7 +95,8 @@ static struct heif_error push_data(void *decoder, const void *data, size_t size)
 	while (size > 0) {
 		if (size < 4)
 			return fail("truncated NAL length");
-		uint32_t n = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+		uint32_t n =
+		    (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 		p += 4;
 		size -= 4;
 		if (n > size)
@@ -128,7 +129,8 @@ static AVCodecContext *open_decoder(enum AVCodecID id)
 	dec->thread_type = 0;
 	dec->max_pixels = (int64_t)max_coded_pixels;
 	AVDictionary *opts = NULL;
-	int err = av_dict_set(&opts, "codec_whitelist", id == AV_CODEC_ID_AV1 ? "libdav1d" : "hevc", 0);
+	int err =
+	    av_dict_set(&opts, "codec_whitelist", id == AV_CODEC_ID_AV1 ? "libdav1d" : "hevc", 0);
 	if (err >= 0 && id == AV_CODEC_ID_AV1) {
 		if (av_dict_set(&opts, "tilethreads", "1", 0) < 0 ||
 		    av_dict_set(&opts, "framethreads", "1", 0) < 0 ||
@@ -169,8 +171,8 @@ static void attach_nclx(struct heif_image *img, const AVFrame *f, const AVPixFmt
 		heif_nclx_color_profile_set_transfer_characteristics(nclx, (uint16_t)f->color_trc);
 	if (f->colorspace != AVCOL_SPC_UNSPECIFIED)
 		heif_nclx_color_profile_set_matrix_coefficients(nclx, (uint16_t)f->colorspace);
-	nclx->full_range_flag = f->color_range == AVCOL_RANGE_JPEG ||
-				(d->name && strncmp(d->name, "yuvj", 4) == 0);
+	nclx->full_range_flag =
+	    f->color_range == AVCOL_RANGE_JPEG || (d->name && strncmp(d->name, "yuvj", 4) == 0);
 	heif_image_set_nclx_color_profile(img, nclx);
 	heif_nclx_color_profile_free(nclx);
 }
@@ -186,10 +188,12 @@ static struct heif_error copy_frame(const AVFrame *f, struct heif_image **out)
 	    f->height <= 0)
 		return fail("unexpected decoded pixel format");
 	struct heif_image *img = NULL;
-	struct heif_error e = heif_image_create(f->width, f->height, heif_colorspace_YCbCr, chroma, &img);
+	struct heif_error e =
+	    heif_image_create(f->width, f->height, heif_colorspace_YCbCr, chroma, &img);
 	if (e.code)
 		return e;
-	static const enum heif_channel channels[3] = {heif_channel_Y, heif_channel_Cb, heif_channel_Cr};
+	static const enum heif_channel channels[3] = {heif_channel_Y, heif_channel_Cb,
+						      heif_channel_Cr};
 	size_t bytes = depth > 8 ? 2 : 1;
 	for (int c = 0; c < (chroma == heif_chroma_monochrome ? 1 : 3); c++) {
 		int w = c ? AV_CEIL_RSHIFT(f->width, d->log2_chroma_w) : f->width;

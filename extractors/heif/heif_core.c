@@ -74,7 +74,8 @@ static enum sx_status heif_failure(struct sx_result *result, struct heif_error e
 	enum sx_status st = SX_ERR_BAD_INPUT;
 	if (e.code == heif_error_Memory_allocation_error)
 		st = SX_ERR_NO_MEMORY;
-	else if (e.code == heif_error_Unsupported_feature || e.code == heif_error_Unsupported_filetype)
+	else if (e.code == heif_error_Unsupported_feature ||
+		 e.code == heif_error_Unsupported_filetype)
 		st = SX_ERR_UNSUPPORTED;
 	else if (e.subcode == heif_suberror_Security_limit_exceeded)
 		st = SX_ERR_LIMIT;
@@ -95,13 +96,15 @@ static enum sx_status read_color(struct heif_job *job, struct sx_result *result)
 		}
 		if (n && !(job->icc = malloc(n)))
 			return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for the ICC profile");
-		if (n && heif_image_handle_get_raw_color_profile(job->primary, job->icc).code == 0) {
+		if (n &&
+		    heif_image_handle_get_raw_color_profile(job->primary, job->icc).code == 0) {
 			job->color.icc = job->icc;
 			job->color.icc_size = n;
 		}
 	} else if (t == heif_color_profile_type_nclx) {
 		struct heif_color_profile_nclx *nclx = NULL;
-		if (heif_image_handle_get_nclx_color_profile(job->primary, &nclx).code == 0 && nclx) {
+		if (heif_image_handle_get_nclx_color_profile(job->primary, &nclx).code == 0 &&
+		    nclx) {
 			job->color.has_cicp = true;
 			job->color.cicp[0] = (uint8_t)nclx->color_primaries;
 			job->color.cicp[1] = (uint8_t)nclx->transfer_characteristics;
@@ -191,17 +194,19 @@ static enum sx_status decode(struct heif_job *job, const struct sx_request *req,
 	int depth = heif_image_handle_get_luma_bits_per_pixel(h);
 	bool deep = depth > 8;
 	bool alpha = heif_image_handle_has_alpha_channel(h);
-	enum heif_chroma chroma = !deep ? heif_chroma_interleaved_RGBA
+	enum heif_chroma chroma = !deep	  ? heif_chroma_interleaved_RGBA
 				  : alpha ? heif_chroma_interleaved_RRGGBBAA_LE
 					  : heif_chroma_interleaved_RRGGBB_LE;
 	unsigned ch = deep && !alpha ? 3 : 4;
-	struct heif_error e = heif_decode_image(h, &job->img, heif_colorspace_RGB, chroma, job->options);
+	struct heif_error e =
+	    heif_decode_image(h, &job->img, heif_colorspace_RGB, chroma, job->options);
 	if (e.code)
 		return heif_failure(result, e, "decoding");
 	int w = heif_image_get_width(job->img, heif_channel_interleaved);
 	int hh = heif_image_get_height(job->img, heif_channel_interleaved);
 	int stride = 0;
-	const uint8_t *src = heif_image_get_plane_readonly(job->img, heif_channel_interleaved, &stride);
+	const uint8_t *src =
+	    heif_image_get_plane_readonly(job->img, heif_channel_interleaved, &stride);
 	if (!src || w <= 0 || hh <= 0)
 		return sx_fail(result, SX_ERR_BAD_INPUT, "HEIF: no decoded picture");
 	enum sx_status st = check_pixel_cap(req, (uint32_t)w, (uint32_t)hh, result);
@@ -236,7 +241,10 @@ static enum sx_status decode(struct heif_job *job, const struct sx_request *req,
 	}
 	/* Without colour conversion, a deep picture still goes through the 16-bit layout,
 	 * so the reduction to 8 bits rounds (libheif's own shifts the low bits away). */
-	color_plan_open(&job->plan, req->color == SX_COLOR_SRGB ? &job->color : &(struct color_source){.space = COLOR_SPACE_RGB},
+	color_plan_open(&job->plan,
+			req->color == SX_COLOR_SRGB
+			    ? &job->color
+			    : &(struct color_source){.space = COLOR_SPACE_RGB},
 			deep ? COLOR_LAYOUT_RGBA16 : COLOR_LAYOUT_RGBA8, true);
 	job->plan_open = true;
 	if (deep) {
@@ -269,13 +277,15 @@ static enum sx_status run_heif(struct heif_job *job, const struct sx_request *re
 	 * 16384x16384 inside a grid of 512x512 tiles is refused before it is allocated. */
 	uint64_t coded = job->layout.max_coded_area;
 	uint64_t slack = coded ? (uint64_t)(2 * 64 + 1) * 2 * SX_HEIF_MAX_SIDE : 0;
-	heif_codecs_set_max_pixels(coded + slack < req->max_pixels ? coded + slack : req->max_pixels);
+	heif_codecs_set_max_pixels(coded + slack < req->max_pixels ? coded + slack
+								   : req->max_pixels);
 	if (!(job->ctx = heif_context_alloc()))
 		return sx_fail(result, SX_ERR_NO_MEMORY, "HEIF: no memory for a context");
 	heif_context_set_maximum_image_size_limit(job->ctx, (int)SX_HEIF_MAX_SIDE);
 	/* 0: tiles are decoded in this thread (1 would start one background thread). */
 	heif_context_set_max_decoding_threads(job->ctx, 0);
-	struct heif_error e = heif_context_read_from_memory_without_copy(job->ctx, data, size, NULL);
+	struct heif_error e =
+	    heif_context_read_from_memory_without_copy(job->ctx, data, size, NULL);
 	if (e.code)
 		return heif_failure(result, e, "reading the file");
 	e = heif_context_get_primary_image_handle(job->ctx, &job->primary);
@@ -295,8 +305,9 @@ static enum sx_status run_heif(struct heif_job *job, const struct sx_request *re
 		job->plan_open = true;
 		color_describe(&job->plan, &result->meta);
 		result->kind = SX_RESULT_META;
-		return sx_meta_ok(&result->meta) ? SX_OK
-						 : sx_fail(result, SX_ERR_INTERNAL, "metadata overflow");
+		return sx_meta_ok(&result->meta)
+			   ? SX_OK
+			   : sx_fail(result, SX_ERR_INTERNAL, "metadata overflow");
 	}
 	if (!(job->options = heif_decoding_options_alloc()))
 		return sx_fail(result, SX_ERR_NO_MEMORY, "HEIF: no memory for options");
