@@ -147,6 +147,8 @@
 #define SX_HEIF_MAX_CHANNELS 4u
 /* Top-level boxes walked. */
 #define SX_HEIF_MAX_TOP_BOXES 10000u
+/* A coded picture may exceed the largest ispe by this much on each side (block padding). */
+#define SX_HEIF_CODING_SLACK 64u
 
 /* --- sx-font --- */
 

@@ -61,6 +61,7 @@ static uint64_t take(struct cur *c, unsigned bytes)
 
 struct walk {
 	struct heif_layout *out;
+	const uint8_t *file;
 	size_t file_size;
 	uint64_t max_pixels;
 	struct sx_result *result;
@@ -77,6 +78,13 @@ struct walk {
 	size_t ipma_size;
 	const uint8_t *iinf;
 	size_t iinf_size;
+	/* iloc: the first extent of each item, to find the primary grid's descriptor */
+	uint32_t loc_count;
+	uint32_t loc_id[SX_HEIF_MAX_ITEMS];
+	uint8_t loc_method[SX_HEIF_MAX_ITEMS];
+	uint64_t loc_offset[SX_HEIF_MAX_ITEMS], loc_length[SX_HEIF_MAX_ITEMS];
+	const uint8_t *idat;
+	size_t idat_size;
 };
 
 static enum sx_status bad(struct walk *w, const char *what)
@@ -206,7 +214,7 @@ static enum sx_status walk_iloc(struct walk *w, const uint8_t *p, const uint8_t 
 		return sx_fail(w->result, SX_ERR_LIMIT, "HEIF: iloc lists %llu items (cap %u)",
 			       (unsigned long long)items, SX_HEIF_MAX_ITEMS);
 	for (uint64_t i = 0; i < items && !c.bad; i++) {
-		take(&c, version < 2 ? 2 : 4);
+		uint32_t id = (uint32_t)take(&c, version < 2 ? 2 : 4);
 		unsigned method = version ? (unsigned)take(&c, 2) & 15 : 0;
 		take(&c, 2);
 		uint64_t b0 = take(&c, base);
@@ -214,6 +222,12 @@ static enum sx_status walk_iloc(struct walk *w, const uint8_t *p, const uint8_t 
 		for (uint64_t e = 0; e < extents && !c.bad; e++) {
 			take(&c, index);
 			uint64_t o = take(&c, off), l = take(&c, len);
+			if (e == 0 && w->loc_count < SX_HEIF_MAX_ITEMS && !c.bad) {
+				w->loc_id[w->loc_count] = id;
+				w->loc_method[w->loc_count] = (uint8_t)method;
+				w->loc_offset[w->loc_count] = b0 + o;
+				w->loc_length[w->loc_count++] = l;
+			}
 			/* Method 0: file offsets, which must lie inside the file. */
 			if (method == 0 && !c.bad &&
 			    (b0 > w->file_size || o > w->file_size - b0 ||
@@ -303,10 +317,48 @@ static enum sx_status check_derivations(struct walk *w)
 	for (uint32_t k = 0; k < w->item_ispe_count; k++) {
 		if (is_derived(w, w->item_id[k]))
 			continue;
-		uint64_t a = (uint64_t)w->prop_w[w->item_prop[k]] * w->prop_h[w->item_prop[k]];
-		if (a > w->out->max_coded_area)
-			w->out->max_coded_area = a;
+		uint32_t pw = w->prop_w[w->item_prop[k]], ph = w->prop_h[w->item_prop[k]];
+		w->out->max_coded_w = pw > w->out->max_coded_w ? pw : w->out->max_coded_w;
+		w->out->max_coded_h = ph > w->out->max_coded_h ? ph : w->out->max_coded_h;
 	}
+	return SX_OK;
+}
+
+/* The primary grid's descriptor (ISO/IEC 23008-12 6.6.2.3): its output size against the
+ * caps (libheif allocates the output from it, not from the ispe), and rows x columns
+ * against the tiles referenced. */
+static enum sx_status check_grid(struct walk *w)
+{
+	const uint8_t *p = NULL;
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < w->loc_count && !p; i++) {
+		if (w->loc_id[i] != w->out->primary_id)
+			continue;
+		const uint8_t *base = w->loc_method[i] == 1 ? w->idat : w->file;
+		size_t size = w->loc_method[i] == 1 ? w->idat_size : w->file_size;
+		if (w->loc_method[i] > 1 || !base || w->loc_offset[i] > size)
+			return bad(w, "the grid descriptor is not in the file");
+		n = w->loc_length[i] ? w->loc_length[i] : size - w->loc_offset[i];
+		if (n > size - w->loc_offset[i])
+			return bad(w, "the grid descriptor is not in the file");
+		p = base + w->loc_offset[i];
+	}
+	struct cur c = {p, p ? p + n : NULL, p == NULL};
+	take(&c, 1);
+	unsigned flags = (unsigned)take(&c, 1);
+	uint64_t rows = take(&c, 1) + 1, cols = take(&c, 1) + 1;
+	uint64_t gw = take(&c, flags & 1 ? 4 : 2), gh = take(&c, flags & 1 ? 4 : 2);
+	if (c.bad)
+		return bad(w, "the grid descriptor is missing or truncated");
+	enum sx_status st = check_area(w, gw, gh, "a grid output");
+	if (st != SX_OK)
+		return st;
+	if (rows * cols != w->out->tiles)
+		return bad(w, "the grid's rows x columns differ from its tile references");
+	for (uint32_t k = 0; k < w->item_ispe_count; k++)
+		if (w->item_id[k] == w->out->primary_id &&
+		    (w->prop_w[w->item_prop[k]] != gw || w->prop_h[w->item_prop[k]] != gh))
+			return bad(w, "the grid's output size differs from its ispe");
 	return SX_OK;
 }
 
@@ -335,6 +387,10 @@ static enum sx_status walk_meta(struct walk *w, const uint8_t *p, const uint8_t 
 			w->iinf_size = b.size;
 			break;
 		case FOURCC('i', 'r', 'e', 'f'): st = walk_iref(w, b.body, e); break;
+		case FOURCC('i', 'd', 'a', 't'):
+			w->idat = b.body;
+			w->idat_size = b.size;
+			break;
 		case FOURCC('i', 'l', 'o', 'c'): st = walk_iloc(w, b.body, e); break;
 		case FOURCC('i', 'p', 'r', 'p'): {
 			const uint8_t *q = b.body;
@@ -360,6 +416,8 @@ static enum sx_status walk_meta(struct walk *w, const uint8_t *p, const uint8_t 
 		st = walk_ipma(w);
 	if (st == SX_OK)
 		st = check_derivations(w);
+	if (st == SX_OK && !strcmp(w->out->primary_type, "grid"))
+		st = check_grid(w);
 	return st;
 }
 
@@ -391,6 +449,7 @@ enum sx_status heif_walk(const uint8_t *data, size_t size, uint64_t max_pixels,
 	memset(&w, 0, sizeof(w));
 	memset(out, 0, sizeof(*out));
 	w.out = out;
+	w.file = data;
 	w.file_size = size;
 	w.max_pixels = max_pixels;
 	w.result = result;

@@ -29,7 +29,9 @@ struct heif_layout {
 	char primary_type[5]; /* infe item_type of the primary item ("hvc1", "grid"...) */
 	uint32_t tiles;	      /* dimg references from the primary item */
 	uint64_t extent_bytes;
-	uint64_t max_coded_area; /* largest ispe area among items no dimg starts from */
+	/* largest ispe sides among items no dimg starts from (coded images: tiles, thumbnails,
+	 * alpha, single images) */
+	uint32_t max_coded_w, max_coded_h;
 };
 
 /* SX_OK and *out filled, or SX_ERR_LIMIT / SX_ERR_BAD_INPUT / SX_ERR_UNSUPPORTED with a

@@ -272,13 +272,15 @@ static enum sx_status run_heif(struct heif_job *job, const struct sx_request *re
 		return st;
 	if (size > INT32_MAX)
 		return sx_fail(result, SX_ERR_LIMIT, "HEIF: input over 2 GiB");
-	/* The coded pictures may not be larger than the largest image item the file declares
-	 * (plus a coding unit of slack each way), nor than the cap: a tile whose SPS claims
-	 * 16384x16384 inside a grid of 512x512 tiles is refused before it is allocated. */
-	uint64_t coded = job->layout.max_coded_area;
-	uint64_t slack = coded ? (uint64_t)(2 * 64 + 1) * 2 * SX_HEIF_MAX_SIDE : 0;
-	heif_codecs_set_max_pixels(coded + slack < req->max_pixels ? coded + slack
-								   : req->max_pixels);
+	/* A coded picture may not be larger than the largest coded image item the file
+	 * declares, plus one 64-sample coding unit each way (HEVC and AV1 code whole blocks and
+	 * crop), nor than the cap: a tile whose SPS claims 4096x4096 inside a grid of 96x64
+	 * tiles is refused by libavcodec before it allocates the picture. */
+	const struct heif_layout *l = &job->layout;
+	uint64_t coded = l->max_coded_w ? ((uint64_t)l->max_coded_w + SX_HEIF_CODING_SLACK) *
+					      ((uint64_t)l->max_coded_h + SX_HEIF_CODING_SLACK)
+					: req->max_pixels;
+	heif_codecs_set_max_pixels(coded < req->max_pixels ? coded : req->max_pixels);
 	if (!(job->ctx = heif_context_alloc()))
 		return sx_fail(result, SX_ERR_NO_MEMORY, "HEIF: no memory for a context");
 	heif_context_set_maximum_image_size_limit(job->ctx, (int)SX_HEIF_MAX_SIDE);
