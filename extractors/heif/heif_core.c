@@ -217,17 +217,20 @@ static enum sx_status decode(struct heif_job *job, const struct sx_request *req,
 		return sx_fail(result, SX_ERR_INTERNAL, "HEIF: short decoded rows");
 	uint8_t *rgba = malloc(px * 4);
 	uint16_t *wide = deep ? malloc(px * 8) : NULL;
-	uint8_t *packed = deep ? malloc(row * (size_t)hh) : NULL;
-	if (!rgba || (deep && (!wide || !packed))) {
+	if (!rgba || (deep && !wide)) {
 		free(rgba);
 		free(wide);
-		free(packed);
 		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %dx%d image", w, hh);
 	}
-	uint8_t *dst = deep ? packed : rgba;
-	for (int y = 0; y < hh; y++)
-		memcpy(dst + (size_t)y * row, src + (size_t)y * (size_t)stride, row);
 	int plane_depth = heif_image_get_bits_per_pixel_range(job->img, heif_channel_interleaved);
+	for (int y = 0; y < hh; y++) {
+		const uint8_t *line = src + (size_t)y * (size_t)stride;
+		if (deep)
+			widen(line, wide + (size_t)y * (size_t)w * 4, (size_t)w, ch,
+			      plane_depth > 8 ? plane_depth : depth);
+		else
+			memcpy(rgba + (size_t)y * row, line, row);
+	}
 	/* No colr box: the coded stream's own description (HEVC VUI, AV1 sequence header),
 	 * which the decoder plugin attached to the picture. */
 	struct heif_color_profile_nclx *nclx = NULL;
@@ -239,6 +242,10 @@ static enum sx_status decode(struct heif_job *job, const struct sx_request *req,
 		job->color.cicp[3] = 1;
 		heif_nclx_color_profile_free(nclx);
 	}
+	/* The decoded picture is copied out: its memory goes back to the pool before the
+	 * colour conversion and the scaling allocate theirs. */
+	heif_image_release(job->img);
+	job->img = NULL;
 	/* Without colour conversion, a deep picture still goes through the 16-bit layout,
 	 * so the reduction to 8 bits rounds (libheif's own shifts the low bits away). */
 	color_plan_open(&job->plan,
@@ -248,8 +255,6 @@ static enum sx_status decode(struct heif_job *job, const struct sx_request *req,
 			deep ? COLOR_LAYOUT_RGBA16 : COLOR_LAYOUT_RGBA8, true);
 	job->plan_open = true;
 	if (deep) {
-		widen(packed, wide, px, ch, plane_depth > 8 ? plane_depth : depth);
-		free(packed);
 		if (color_plan_converts(&job->plan))
 			color_apply(&job->plan, wide, rgba, px);
 		else
