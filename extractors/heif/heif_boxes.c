@@ -59,32 +59,35 @@ static uint64_t take(struct cur *c, unsigned bytes)
 	return v;
 }
 
+struct walk_arrays {
+	/* ipco: ispe by 1-based property index (0 x 0: not an ispe) */
+	uint32_t prop_w[SX_HEIF_MAX_PROPERTIES + 1], prop_h[SX_HEIF_MAX_PROPERTIES + 1];
+	/* iref dimg edges */
+	uint32_t ref_from[SX_HEIF_MAX_REFERENCES], ref_to[SX_HEIF_MAX_REFERENCES];
+	/* ipma: the ispe of each item (by association order) */
+	uint32_t item_id[SX_HEIF_MAX_ITEMS], item_prop[SX_HEIF_MAX_ITEMS];
+	/* iloc: the first extent of each item, to find the primary grid's descriptor */
+	uint32_t loc_id[SX_HEIF_MAX_ITEMS];
+	uint8_t loc_method[SX_HEIF_MAX_ITEMS];
+	uint64_t loc_offset[SX_HEIF_MAX_ITEMS], loc_length[SX_HEIF_MAX_ITEMS];
+};
+
+/* A walk clears its scalars only: every entry of `a` is written before it is read
+ * (below its count), so a fork-server child does not dirty ~1 MB of copy-on-write pages
+ * per request. */
 struct walk {
 	struct heif_layout *out;
 	const uint8_t *file;
 	size_t file_size;
 	uint64_t max_pixels;
 	struct sx_result *result;
-	/* ipco: ispe by 1-based property index (0 x 0: not an ispe) */
-	uint32_t prop_count;
-	uint32_t prop_w[SX_HEIF_MAX_PROPERTIES + 1], prop_h[SX_HEIF_MAX_PROPERTIES + 1];
-	/* iref dimg edges */
-	uint32_t ref_count;
-	uint32_t ref_from[SX_HEIF_MAX_REFERENCES], ref_to[SX_HEIF_MAX_REFERENCES];
-	/* ipma: the ispe of each item (by association order) */
-	uint32_t item_ispe_count;
-	uint32_t item_id[SX_HEIF_MAX_ITEMS], item_prop[SX_HEIF_MAX_ITEMS];
-	const uint8_t *ipma;
-	size_t ipma_size;
-	const uint8_t *iinf;
-	size_t iinf_size;
-	/* iloc: the first extent of each item, to find the primary grid's descriptor */
-	uint32_t loc_count;
-	uint32_t loc_id[SX_HEIF_MAX_ITEMS];
-	uint8_t loc_method[SX_HEIF_MAX_ITEMS];
-	uint64_t loc_offset[SX_HEIF_MAX_ITEMS], loc_length[SX_HEIF_MAX_ITEMS];
-	const uint8_t *idat;
-	size_t idat_size;
+	uint32_t prop_count;	  /* ipco children seen */
+	uint32_t ref_count;	  /* dimg edges */
+	uint32_t item_ispe_count; /* ipma associations with an ispe */
+	uint32_t loc_count;	  /* iloc items recorded */
+	const uint8_t *ipma, *iinf, *idat;
+	size_t ipma_size, iinf_size, idat_size;
+	struct walk_arrays *a;
 };
 
 static enum sx_status bad(struct walk *w, const char *what)
@@ -112,7 +115,7 @@ static enum sx_status walk_ipco(struct walk *w, const uint8_t *p, const uint8_t 
 			return sx_fail(w->result, SX_ERR_LIMIT, "HEIF: more than %u properties",
 				       SX_HEIF_MAX_PROPERTIES);
 		uint32_t idx = ++w->prop_count;
-		w->prop_w[idx] = w->prop_h[idx] = 0;
+		w->a->prop_w[idx] = w->a->prop_h[idx] = 0;
 		struct cur c = {b.body, b.body + b.size, false};
 		if (b.type == FOURCC('i', 's', 'p', 'e')) {
 			take(&c, 4);
@@ -122,8 +125,8 @@ static enum sx_status walk_ipco(struct walk *w, const uint8_t *p, const uint8_t 
 			enum sx_status st = check_area(w, iw, ih, "an ispe");
 			if (st != SX_OK)
 				return st;
-			w->prop_w[idx] = iw;
-			w->prop_h[idx] = ih;
+			w->a->prop_w[idx] = iw;
+			w->a->prop_h[idx] = ih;
 		} else if (b.type == FOURCC('p', 'i', 'x', 'i')) {
 			take(&c, 4);
 			uint64_t channels = take(&c, 1);
@@ -150,13 +153,13 @@ static enum sx_status walk_ipma(struct walk *w)
 		for (uint64_t k = 0; k < n && !c.bad; k++) {
 			uint32_t idx =
 			    (uint32_t)take(&c, (vf & 1) ? 2 : 1) & ((vf & 1) ? 0x7fff : 0x7f);
-			if (idx == 0 || idx > w->prop_count || w->prop_w[idx] == 0)
+			if (idx == 0 || idx > w->prop_count || w->a->prop_w[idx] == 0)
 				continue;
 			if (w->item_ispe_count >= SX_HEIF_MAX_ITEMS)
 				return sx_fail(w->result, SX_ERR_LIMIT, "HEIF: more than %u items",
 					       SX_HEIF_MAX_ITEMS);
-			w->item_id[w->item_ispe_count] = id;
-			w->item_prop[w->item_ispe_count++] = idx;
+			w->a->item_id[w->item_ispe_count] = id;
+			w->a->item_prop[w->item_ispe_count++] = idx;
 		}
 	}
 	return c.bad ? bad(w, "ipma is truncated") : SX_OK;
@@ -185,8 +188,8 @@ static enum sx_status walk_iref(struct walk *w, const uint8_t *p, const uint8_t 
 				return sx_fail(w->result, SX_ERR_LIMIT,
 					       "HEIF: more than %u derivation references",
 					       SX_HEIF_MAX_REFERENCES);
-			w->ref_from[w->ref_count] = from;
-			w->ref_to[w->ref_count++] = to;
+			w->a->ref_from[w->ref_count] = from;
+			w->a->ref_to[w->ref_count++] = to;
 		}
 		if (c.bad)
 			return bad(w, "iref entry is truncated");
@@ -223,10 +226,10 @@ static enum sx_status walk_iloc(struct walk *w, const uint8_t *p, const uint8_t 
 			take(&c, index);
 			uint64_t o = take(&c, off), l = take(&c, len);
 			if (e == 0 && w->loc_count < SX_HEIF_MAX_ITEMS && !c.bad) {
-				w->loc_id[w->loc_count] = id;
-				w->loc_method[w->loc_count] = (uint8_t)method;
-				w->loc_offset[w->loc_count] = b0 + o;
-				w->loc_length[w->loc_count++] = l;
+				w->a->loc_id[w->loc_count] = id;
+				w->a->loc_method[w->loc_count] = (uint8_t)method;
+				w->a->loc_offset[w->loc_count] = b0 + o;
+				w->a->loc_length[w->loc_count++] = l;
 			}
 			/* Method 0: file offsets, which must lie inside the file. */
 			if (method == 0 && !c.bad &&
@@ -281,7 +284,7 @@ static enum sx_status walk_iinf(struct walk *w)
 static bool is_derived(const struct walk *w, uint32_t id)
 {
 	for (uint32_t i = 0; i < w->ref_count; i++)
-		if (w->ref_from[i] == id)
+		if (w->a->ref_from[i] == id)
 			return true;
 	return false;
 }
@@ -292,19 +295,19 @@ static enum sx_status check_derivations(struct walk *w)
 {
 	uint64_t tile_area = 0;
 	for (uint32_t i = 0; i < w->ref_count; i++) {
-		uint32_t to = w->ref_to[i];
-		if (to == w->ref_from[i] || is_derived(w, to))
+		uint32_t to = w->a->ref_to[i];
+		if (to == w->a->ref_from[i] || is_derived(w, to))
 			return sx_fail(w->result, SX_ERR_UNSUPPORTED,
 				       "HEIF: item %u derives from derived item %u (nested or "
 				       "circular references)",
-				       w->ref_from[i], to);
-		if (w->ref_from[i] != w->out->primary_id)
+				       w->a->ref_from[i], to);
+		if (w->a->ref_from[i] != w->out->primary_id)
 			continue;
 		w->out->tiles++;
 		for (uint32_t k = 0; k < w->item_ispe_count; k++)
-			if (w->item_id[k] == to)
-				tile_area += (uint64_t)w->prop_w[w->item_prop[k]] *
-					     w->prop_h[w->item_prop[k]];
+			if (w->a->item_id[k] == to)
+				tile_area += (uint64_t)w->a->prop_w[w->a->item_prop[k]] *
+					     w->a->prop_h[w->a->item_prop[k]];
 	}
 	if (w->out->tiles > SX_HEIF_MAX_TILES)
 		return sx_fail(w->result, SX_ERR_LIMIT, "HEIF: a grid of %u tiles (cap %u)",
@@ -315,9 +318,10 @@ static enum sx_status check_derivations(struct walk *w)
 			       (unsigned long long)tile_area,
 			       (unsigned long long)(SX_HEIF_TILE_AREA_FACTOR * w->max_pixels));
 	for (uint32_t k = 0; k < w->item_ispe_count; k++) {
-		if (is_derived(w, w->item_id[k]))
+		if (is_derived(w, w->a->item_id[k]))
 			continue;
-		uint32_t pw = w->prop_w[w->item_prop[k]], ph = w->prop_h[w->item_prop[k]];
+		uint32_t pw = w->a->prop_w[w->a->item_prop[k]],
+			 ph = w->a->prop_h[w->a->item_prop[k]];
 		w->out->max_coded_w = pw > w->out->max_coded_w ? pw : w->out->max_coded_w;
 		w->out->max_coded_h = ph > w->out->max_coded_h ? ph : w->out->max_coded_h;
 	}
@@ -332,16 +336,16 @@ static enum sx_status check_grid(struct walk *w)
 	const uint8_t *p = NULL;
 	uint64_t n = 0;
 	for (uint32_t i = 0; i < w->loc_count && !p; i++) {
-		if (w->loc_id[i] != w->out->primary_id)
+		if (w->a->loc_id[i] != w->out->primary_id)
 			continue;
-		const uint8_t *base = w->loc_method[i] == 1 ? w->idat : w->file;
-		size_t size = w->loc_method[i] == 1 ? w->idat_size : w->file_size;
-		if (w->loc_method[i] > 1 || !base || w->loc_offset[i] > size)
+		const uint8_t *base = w->a->loc_method[i] == 1 ? w->idat : w->file;
+		size_t size = w->a->loc_method[i] == 1 ? w->idat_size : w->file_size;
+		if (w->a->loc_method[i] > 1 || !base || w->a->loc_offset[i] > size)
 			return bad(w, "the grid descriptor is not in the file");
-		n = w->loc_length[i] ? w->loc_length[i] : size - w->loc_offset[i];
-		if (n > size - w->loc_offset[i])
+		n = w->a->loc_length[i] ? w->a->loc_length[i] : size - w->a->loc_offset[i];
+		if (n > size - w->a->loc_offset[i])
 			return bad(w, "the grid descriptor is not in the file");
-		p = base + w->loc_offset[i];
+		p = base + w->a->loc_offset[i];
 	}
 	struct cur c = {p, p ? p + n : NULL, p == NULL};
 	take(&c, 1);
@@ -356,8 +360,9 @@ static enum sx_status check_grid(struct walk *w)
 	if (rows * cols != w->out->tiles)
 		return bad(w, "the grid's rows x columns differ from its tile references");
 	for (uint32_t k = 0; k < w->item_ispe_count; k++)
-		if (w->item_id[k] == w->out->primary_id &&
-		    (w->prop_w[w->item_prop[k]] != gw || w->prop_h[w->item_prop[k]] != gh))
+		if (w->a->item_id[k] == w->out->primary_id &&
+		    (w->a->prop_w[w->a->item_prop[k]] != gw ||
+		     w->a->prop_h[w->a->item_prop[k]] != gh))
 			return bad(w, "the grid's output size differs from its ispe");
 	return SX_OK;
 }
@@ -444,9 +449,12 @@ static void read_brands(struct heif_layout *out, const struct box *b)
 enum sx_status heif_walk(const uint8_t *data, size_t size, uint64_t max_pixels,
 			 struct heif_layout *out, struct sx_result *result)
 {
-	/* Large (about 1.3 MB): static, like every extractor's result; one walk at a time. */
-	static struct walk w;
+	/* The arrays are large (about 1.3 MB): static, like every extractor's result; one walk
+	 * at a time. */
+	static struct walk_arrays arrays;
+	struct walk w;
 	memset(&w, 0, sizeof(w));
+	w.a = &arrays;
 	memset(out, 0, sizeof(*out));
 	w.out = out;
 	w.file = data;
