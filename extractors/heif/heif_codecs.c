@@ -85,6 +85,9 @@ static struct heif_error push_data(void *decoder, const void *data, size_t size)
 {
 	struct codec_job *job = decoder;
 	const uint8_t *p = data;
+	/* libheif pushes an empty av1C's config OBUs as (NULL, 0). */
+	if (size == 0)
+		return ok;
 	if (job->id != AV_CODEC_ID_HEVC) {
 		if (!grow(job, size))
 			return fail("out of memory");
