@@ -102,6 +102,8 @@ static enum sx_status read_color(struct heif_job *job, struct sx_result *result)
 			job->color.icc_size = n;
 		}
 	} else if (t == heif_color_profile_type_nclx) {
+		/* libheif 1.15 hands over the profile even when it answers an error (unknown
+		 * code points): freed in any case, used only without an error. */
 		struct heif_color_profile_nclx *nclx = NULL;
 		if (heif_image_handle_get_nclx_color_profile(job->primary, &nclx).code == 0 &&
 		    nclx) {
@@ -110,8 +112,8 @@ static enum sx_status read_color(struct heif_job *job, struct sx_result *result)
 			job->color.cicp[1] = (uint8_t)nclx->transfer_characteristics;
 			job->color.cicp[2] = 0;
 			job->color.cicp[3] = 1;
-			heif_nclx_color_profile_free(nclx);
 		}
+		heif_nclx_color_profile_free(nclx);
 	}
 	return SX_OK;
 }
@@ -240,8 +242,8 @@ static enum sx_status decode(struct heif_job *job, const struct sx_request *req,
 		job->color.cicp[0] = (uint8_t)nclx->color_primaries;
 		job->color.cicp[1] = (uint8_t)nclx->transfer_characteristics;
 		job->color.cicp[3] = 1;
-		heif_nclx_color_profile_free(nclx);
 	}
+	heif_nclx_color_profile_free(nclx); /* also after an error: see read_color() */
 	/* The decoded picture is copied out: its memory goes back to the pool before the
 	 * colour conversion and the scaling allocate theirs. */
 	heif_image_release(job->img);
