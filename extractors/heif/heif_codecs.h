@@ -1,8 +1,8 @@
 /* heif_codecs.h: libheif decoder plugins that decode HEVC and AV1 coded images in the
  * calling thread, through libavcodec (FFmpeg's hevc decoder; libdav1d through FFmpeg's
- * wrapper), replacing Debian libheif 1.15's built-in libde265 plugin (which always starts
- * one worker thread: de265_start_worker_threads) and dav1d plugin (n_threads from the CPU
- * count: sched_getaffinity, then clone). Both are a SIGKILL after the strict line.
+ * wrapper), replacing Debian libheif 1.15's built-in libde265 plugin (strace: one clone3
+ * per decode, a worker thread) and dav1d plugin (sched_getaffinity, then two clone3: a
+ * pool sized from the CPU count). Both are a SIGKILL after the strict line.
  *
  * Phases:
  * - heif_codecs_register() before the line only (the family's `prepare`): registers both
