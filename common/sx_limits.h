@@ -132,6 +132,31 @@
  * is taken as SDR content plus coding noise: clipped at white, no highlight roll-off. */
 #define SX_VIDEO_HDR_WHITE_SLACK_PERCENT 110u
 
+/* --- sx-heif (HEIC, AVIF: extractors/heif/heif_boxes.c walks the boxes against these
+ * before libheif parses anything) --- */
+
+/* A side of any image item (ispe) or decoded picture; also libheif's own
+ * heif_context_set_maximum_image_size_limit. Areas go through the request's max_pixels. */
+#define SX_HEIF_MAX_SIDE 32768u
+/* Items (iinf entries, iloc entries, ipma entries) and ipco properties. */
+#define SX_HEIF_MAX_ITEMS 4096u
+#define SX_HEIF_MAX_PROPERTIES 4096u
+/* dimg references in the file, and grid tiles of the primary image (an iPhone's 48 MP
+ * photo is 192 tiles of 512x512). */
+#define SX_HEIF_MAX_REFERENCES 16384u
+#define SX_HEIF_MAX_TILES 4096u
+/* The tiles' areas together may exceed the pixel cap by this factor (edge tiles overhang). */
+#define SX_HEIF_TILE_AREA_FACTOR 2u
+/* Bytes the iloc extents may reference, as a multiple of the file size (plus 64 KiB):
+ * items may share bytes, but not a thousand times over. */
+#define SX_HEIF_EXTENT_FACTOR 4u
+/* pixi channels (Y, Cb, Cr and alpha at most in what we decode). */
+#define SX_HEIF_MAX_CHANNELS 4u
+/* Top-level boxes walked. */
+#define SX_HEIF_MAX_TOP_BOXES 10000u
+/* A coded picture may exceed the largest ispe by this much on each side (block padding). */
+#define SX_HEIF_CODING_SLACK 64u
+
 /* --- sx-font --- */
 
 /* The box a --full preview is fitted into (then held under the request's max_pixels). */

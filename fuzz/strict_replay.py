@@ -41,9 +41,9 @@ PREFIX = 4                      # fuzz/fuzz_request.h
 FUZZ_ARGS = ["--max-pixels", "4194304", "--memory", "256M"]
 CPU_SECONDS = 2
 CORPUS = {"image": "sx-image", "jpeg": "sx-image", "png": "sx-image", "video": "sx-video",
-          "font": "sx-font", "lua": "sx-lua"}
+          "font": "sx-font", "lua": "sx-lua", "heif": "sx-heif"}
 REPLAY = {"sx-image": "replay_image", "sx-video": "replay_video", "sx-font": "replay_font",
-          "sx-lua": "replay_lua"}
+          "sx-lua": "replay_lua", "sx-heif": "replay_heif"}
 ALLOWED = {"read", "write", "exit", "rt_sigreturn"}
 
 
@@ -65,6 +65,8 @@ def request_args(prefix, binary):
 
 def fixture_binary(path):
     parts = set(path.parts)
+    if "heif" in parts or "malicious_heif" in parts:
+        return "sx-heif"
     if "video" in parts:
         return "sx-video"
     if "fonts" in parts or "font" in parts:

@@ -9,6 +9,7 @@ packages=(
   gcc make cmake pkg-config
   libjpeg62-turbo-dev libpng-dev zlib1g-dev liblcms2-dev libwebp-dev libgif-dev webp giflib-tools
   libvips-tools icc-profiles-free colord-data libgs10-common
+  libheif-dev libheif-examples heif-thumbnailer libavif-bin
   libfreetype-dev libharfbuzz-dev libraqm0 liblua5.4-dev
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
   ffmpeg

@@ -13,7 +13,7 @@ apt-get install -s "$deb" >/dev/null
 root=$(mktemp -d /tmp/sx-debroot.XXXXXX)
 trap 'rm -rf "$root"' EXIT
 dpkg -x "$deb" "$root"
-for x in sx-image sx-video sx-font sx-lua; do
+for x in sx-image sx-heif sx-video sx-font sx-lua; do
   test -x "$root/usr/libexec/sandbox-extractor/$x" || { echo "test-deb: $x missing" >&2; exit 1; }
 done
 export PYTHONPATH="$root/usr/lib/python3/dist-packages"

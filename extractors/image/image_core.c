@@ -7,6 +7,10 @@
 #include "image_frames.h"
 #include "image_internal.h"
 
+#include <string.h>
+
+#include "sx_bytes.h"
+
 static const char summary[] =
     "Reads a JPEG (libjpeg-turbo), PNG/APNG (libpng), WebP (libwebp) or GIF (giflib)\n"
     "image. The format comes from magic bytes only; anything else (SVG, MVG, EPS, BMP,\n"
@@ -28,6 +32,22 @@ static bool prepare_image(void **ctx)
 	return color_prepare();
 }
 
+/* An ISO media file whose ftyp lists a HEIF or AVIF brand: sx-heif reads those. */
+static bool is_heif(const uint8_t *data, size_t size)
+{
+	static const char brands[][5] = {"heic", "heix", "hevc", "heim", "heis",
+					 "mif1", "msf1", "avif", "avis"};
+	if (size < 16 || memcmp(data + 4, "ftyp", 4) != 0)
+		return false;
+	size_t end = sx_get_be32(data);
+	end = end < size ? end : size;
+	for (size_t at = 8; at + 4 <= end && at < 8 + 4 * 32; at += 4)
+		for (size_t i = 0; i < sizeof brands / sizeof brands[0]; i++)
+			if (memcmp(data + at, brands[i], 4) == 0)
+				return true;
+	return false;
+}
+
 static enum sx_status extract_one(const struct sx_request *req, const uint8_t *data, size_t size,
 				  struct sx_result *result)
 {
@@ -42,6 +62,10 @@ static enum sx_status extract_one(const struct sx_request *req, const uint8_t *d
 	case IMAGE_FORMAT_GIF: return gif_extract(req, data, size, result);
 	case IMAGE_FORMAT_UNKNOWN: break;
 	}
+	if (is_heif(data, size))
+		return sx_fail(
+		    result, SX_ERR_UNSUPPORTED,
+		    "HEIC/AVIF is read by sx-heif, not sx-image (STREAM_IMAGE routes it)");
 	return sx_fail(result, SX_ERR_UNSUPPORTED,
 		       "not a JPEG, PNG, WebP or GIF file (looks like %s)", what);
 }

@@ -25,9 +25,19 @@ from ._locate import find_extractor
 from ._request import StreamKind, extractor_name, make_request
 
 KINDS = (StreamKind.IMAGE, StreamKind.VIDEO, StreamKind.FONT, StreamKind.LUA)
+# Every extractor with the kind it answers for: STREAM_IMAGE has two (sx-heif for HEIC/AVIF).
+EXTRACTORS = (
+    (StreamKind.IMAGE, "sx-image"),
+    (StreamKind.IMAGE, "sx-heif"),
+    (StreamKind.VIDEO, "sx-video"),
+    (StreamKind.FONT, "sx-font"),
+    (StreamKind.LUA, "sx-lua"),
+)
 
 
-def _sample(kind: StreamKind) -> bytes:
+def _sample(kind: StreamKind, name: str = "") -> bytes:
+    if name == "sx-heif":
+        return resources.files(__package__).joinpath("samples", "sample.heic").read_bytes()
     if kind == StreamKind.IMAGE:
         from PIL import Image
 
@@ -120,8 +130,8 @@ def _forked_posture(path: str) -> tuple[bool, str]:
     )
 
 
-def _sample_answers(kind: StreamKind, execution: str) -> tuple[bool, str]:
-    data = _sample(kind)
+def _sample_answers(kind: StreamKind, execution: str, name: str = "") -> tuple[bool, str]:
+    data = _sample(kind, name)
     info = _api.probe_format(kind, data, execution=execution)
     text = f"probe: {info.format}"
     if kind != StreamKind.LUA:
@@ -225,8 +235,8 @@ def doctor(json_output: bool = False) -> int:
               f"{sys.version.split()[0]}")  # fmt: skip
     saved = os.environ.pop(_runner.ENV_ALLOW_UNENFORCED, None)  # doctor judges, never excuses
     try:
-        for kind in KINDS:
-            name = extractor_name(kind)
+        for kind, name in EXTRACTORS:
+            assert name == extractor_name(kind) or kind == StreamKind.IMAGE
             try:
                 path = find_extractor(name, str(kind))
             except ExtractorUnavailable as exc:
@@ -237,8 +247,8 @@ def doctor(json_output: bool = False) -> int:
             enforced = _run(report, name, "sandbox", lambda: _posture(path))
             if not enforced:
                 continue  # nothing is decoded on a host that does not enforce the sandbox
-            _run(report, name, "sample", lambda: _sample_answers(kind, "oneshot"))
-            _run(report, name, "server", lambda: _sample_answers(kind, "server"))
+            _run(report, name, "sample", lambda: _sample_answers(kind, "oneshot", name))
+            _run(report, name, "server", lambda: _sample_answers(kind, "server", name))
             _run(report, name, "forked", lambda: _forked_posture(path))
             _run(report, name, "outside", lambda: _outside(path))
     finally:

@@ -139,7 +139,10 @@ def _non_negative(v: float) -> bool:
 @dataclass(frozen=True, kw_only=True)
 class ImageInfo(Metadata):
     """Metadata of an image (STREAM_IMAGE). width and height are as stored in the file,
-    before EXIF orientation; display_size applies it."""
+    before EXIF orientation; display_size applies it. HEIC/AVIF (format "heic", "avif" or
+    "heif", read by sx-heif): width and height are as displayed (irot, imir and clap
+    applied, orientation 1: HEIF ignores EXIF orientation), stored_width/stored_height
+    as coded."""
 
     width: int
     """Width in pixels as stored, before EXIF orientation."""
@@ -180,7 +183,8 @@ class ImageInfo(Metadata):
     version: str | None = None
     """GIF only: "87a" or "89a"."""
     animated: bool | None = None
-    """GIF, WebP, PNG: more than one frame (APNG: an acTL chunk and more than one fcTL)."""
+    """GIF, WebP, PNG: more than one frame (APNG: an acTL chunk and more than one fcTL);
+    HEIF/AVIF: an image sequence (a moov track or a sequence brand: avis, msf1, hevc)."""
     frame_count: int | None = None
     """GIF, WebP, PNG: frames counted in the file, up to a cap (frame_count_capped)."""
     frame_count_capped: bool | None = None
@@ -191,6 +195,23 @@ class ImageInfo(Metadata):
     """Total of the counted frames' delays in milliseconds (0 when not animated)."""
     xmp: bool | None = None
     """WebP only: the file has an XMP chunk (flagged in VP8X); its content is never sent."""
+    stored_width: int | None = None
+    """HEIF/AVIF only: the primary image's ispe width, before irot/imir/clap."""
+    stored_height: int | None = None
+    """HEIF/AVIF only: the primary image's ispe height, before irot/imir/clap."""
+    item_count: int | None = None
+    """HEIF/AVIF only: items in the file (images, tiles, thumbnails, alpha, Exif...)."""
+    image_count: int | None = None
+    """HEIF/AVIF only: top-level images (libheif's count; tiles and thumbnails excluded)."""
+    has_thumbnail: bool | None = None
+    """HEIF/AVIF only: the primary image has a thumbnail item (thumbnails use it when it
+    is at least the requested size)."""
+    primary_item_type: str | None = None
+    """HEIF/AVIF only: the primary item's type: "hvc1" (HEVC), "av01" (AV1), "grid"..."""
+    major_brand: str | None = None
+    """HEIF/AVIF only: the ftyp major brand ("heic", "avif", "avis", "mif1"...)."""
+    tiles: int | None = None
+    """HEIF/AVIF only: grid tiles of the primary image (0 when it is not a grid)."""
 
     _CHECKS: ClassVar[dict[str, Callable[[Any], bool]]] = {
         "width": _positive_u32,
@@ -198,6 +219,11 @@ class ImageInfo(Metadata):
         "bit_depth": lambda v: 1 <= v <= 64,
         "orientation": lambda v: 1 <= v <= 8,
         "frame_count": lambda v: v >= 1,
+        "stored_width": _positive_u32,
+        "stored_height": _positive_u32,
+        "item_count": lambda v: 0 <= v <= 1 << 32,
+        "image_count": lambda v: 0 <= v <= 1 << 32,
+        "tiles": lambda v: 0 <= v <= 1 << 32,
         "loop_count": lambda v: v >= 0,
         "duration": lambda v: v >= 0,
     }

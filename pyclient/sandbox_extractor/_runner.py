@@ -211,7 +211,9 @@ def run_kind(
         if path is None:
             assert pick is not None
             kind = pick(head)
-            path = find_extractor(extractor_name(kind), str(kind))
+        name = _sniff.extractor_for(kind, head)
+        if path is None or name != extractor_name(kind):
+            path = find_extractor(name, str(kind))
         check_posture(path)
         try:
             return kind, _run_on(path, request, source.fd, deadline, execution)

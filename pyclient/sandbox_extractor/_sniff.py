@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ._request import StreamKind
+from ._request import StreamKind, extractor_name
 
 SNIFF_BYTES = 192
 
@@ -61,15 +61,31 @@ _SIGNATURES: list[tuple[int, bytes, str, StreamKind | None]] = [
     (0, b"\x7fELF", "ELF executable", None),
 ]
 
-# ISO media: "ftyp" at 4, the major brand at 8.
-_IMAGE_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
+# ISO media: "ftyp" at 4, the major brand at 8. HEIF and AVIF (still images and image
+# sequences) are images, read by sx-heif.
+_IMAGE_BRANDS = {b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif",
+                 b"avis"}  # fmt: skip
+
+
+def is_heif(head: bytes) -> bool:
+    """The first bytes are a HEIF or AVIF file's (an ftyp box with an image major brand)."""
+    return head[4:8] == b"ftyp" and head[8:12] in _IMAGE_BRANDS
+
+
+def extractor_for(kind: StreamKind, head: bytes) -> str:
+    """The binary that reads an input of `kind` starting with `head`: STREAM_IMAGE is one
+    kind for the user, two extractors here (sx-heif for HEIF/AVIF, so that sx-image's fork
+    server stays small: libheif, libavcodec and dav1d are not in it)."""
+    if kind == StreamKind.IMAGE and is_heif(head):
+        return "sx-heif"
+    return extractor_name(kind)
 
 
 def guess(head: bytes) -> Guess | None:
     """What the first bytes `head` say, or None when no signature matches."""
     if head[4:8] == b"ftyp":
         if head[8:12] in _IMAGE_BRANDS:
-            return Guess("HEIF/AVIF", None)
+            return Guess("HEIF/AVIF", _IMAGE)
         return Guess("ISO media (MP4/MOV)", _VIDEO)
     if head[0:4] == b"RIFF":
         form = head[8:12]

@@ -276,7 +276,7 @@ def test_probe_walks_directories_and_reads_stdin(extractors, uploads):
 def test_doctor_passes_here(extractors, capsys):
     assert cli.main(["doctor"]) == 0
     out = capsys.readouterr().out
-    assert "FAIL" not in out and out.count("ok   sx-") == 4 * 7
+    assert "FAIL" not in out and out.count("ok   sx-") == 5 * 7  # sx-image, sx-heif, sx-video, sx-font, sx-lua
     assert "killed by signal" in out and out.rstrip().endswith("every check holds")
 
 
