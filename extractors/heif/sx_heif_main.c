@@ -27,7 +27,7 @@ int main(int argc, char **argv)
 
 	/* 2. Warm-up (trusted): every lazy init of the family's libraries, done now (free in a
 	 * fork-server child, whose zygote did it). */
-	void *ctx = sx_family_warm_up_or_fail(&FAMILY, &status, &result);
+	void *ctx = sx_family_warm_up_or_fail(&FAMILY, &req, &status, &result);
 
 	/* 3. The strict line: from here on only read, write and exit. */
 	SX_ENTER_STRICT_MODE(SX_ANSWER_FD);
