@@ -157,8 +157,25 @@ def image_from_answer(answer: _wire.ImageAnswer) -> Image.Image:
     if answer.channels == _wire.LAYOUT_RGBA:
         # Shares the buffer (no copy); Pillow copies it on the first in-place change.
         return Image.frombuffer("RGBA", size, answer.pixels, "raw", "RGBA", 0, 1)
-    # Pillow stores RGB as 4 bytes a pixel, so RGB is always unpacked into a copy.
-    return Image.frombytes("RGB", size, bytes(answer.pixels), "raw", "RGB", 0, 1)
+    # Pillow stores RGB as 4 bytes a pixel, so RGB is always unpacked into a copy, as
+    # Image.frombytes does it but without its two extra passes over the whole image: the
+    # image is left unfilled (Image.new would write zeros first, ~0.1 s at 12 MP here;
+    # core.new is what Pillow's own file loading uses), and its decoder, which takes bytes
+    # only, gets a band of rows at a time, each copied while it is in the cache, instead
+    # of one copy of the whole answer.
+    image = Image.Image()._new(Image.core.new("RGB", size))
+    decoder = Image._getdecoder("RGB", "raw", ("RGB", 0, 1))
+    decoder.setimage(image.im)
+    row = answer.width * 3
+    band = row * max(1, _RGB_BAND_BYTES // row)
+    pixels = answer.pixels
+    for start in range(0, len(pixels), band):
+        decoder.decode(bytes(pixels[start : start + band]))
+    decoder.cleanup()
+    return image
+
+
+_RGB_BAND_BYTES = 1 << 18
 
 
 def _pick_pictured(head: bytes) -> StreamKind:

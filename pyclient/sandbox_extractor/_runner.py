@@ -51,11 +51,14 @@ def run(
     timeout: float,
     message_length: Callable[[bytes], int],
     execution: str,
+    answer_cap: int = _spawn.LARGEST_ANSWER,
 ) -> _spawn.Outcome:
-    """One extraction in the given execution mode (already resolved)."""
+    """One extraction in the given execution mode (already resolved); the answer is at
+    most `answer_cap` bytes."""
 
     def oneshot() -> _spawn.Outcome:
-        return _spawn.run(path, args, stdin_fd, timeout=timeout, message_length=message_length)
+        return _spawn.run(path, args, stdin_fd, timeout=timeout, message_length=message_length,
+                          answer_cap=answer_cap)  # fmt: skip
 
     if execution == "oneshot":
         return oneshot()
@@ -64,9 +67,8 @@ def run(
     if execution == "auto" and (first or family.cannot_serve):
         return oneshot()
     try:
-        return _zygote.serve(
-            family, args, stdin_fd, timeout=timeout, message_length=message_length
-        )
+        return _zygote.serve(family, args, stdin_fd, timeout=timeout,
+                             message_length=message_length, answer_cap=answer_cap)  # fmt: skip
     except _zygote.CannotStart as exc:
         if execution == "auto":
             return oneshot()
@@ -163,6 +165,7 @@ def _run_on(path: str, request: Request, source_fd: int, deadline: float,
         timeout=left,
         message_length=lambda header: _wire.message_length(header, expect),
         execution=execution,
+        answer_cap=expect.max_message_bytes(),
     )
     if outcome.cancelled:
         raise Cancelled()
