@@ -200,11 +200,13 @@ def run_kind(
     *,
     execution: str | None = None,
     pick: Callable[[bytes], StreamKind] | None = None,
+    adapt: Callable[[bytes, Request], Request] | None = None,
 ) -> tuple[StreamKind, _wire.Answer]:
     """What the public calls run: the kind's extractor (or, for STREAM_AUTO, the one
-    `pick` chooses from the input's first bytes), after its posture check. A DecodeError
-    that says the input is not this extractor's format gains a hint naming the kind that
-    reads it."""
+    `pick` chooses from the input's first bytes), after its posture check. `adapt` may
+    change the request once those bytes are known (load_image's pixel layout). A
+    DecodeError that says the input is not this extractor's format gains a hint naming
+    the kind that reads it."""
     execution = resolve_execution(execution)
     # A missing extractor is reported before a missing input: the installation first.
     path = None if kind == StreamKind.AUTO else find_extractor(extractor_name(kind), str(kind))
@@ -215,6 +217,8 @@ def run_kind(
             assert pick is not None
             kind = pick(head)
             path = find_extractor(extractor_name(kind), str(kind))
+        if adapt is not None:
+            request = adapt(head, request)
         check_posture(path)
         try:
             return kind, _run_on(path, request, source.fd, deadline, execution)
