@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import array
 import atexit
-import fcntl
+import functools
 import logging
 import os
 import select
@@ -128,6 +128,13 @@ class Reply:
 
 
 def encode_run(args: list[str]) -> bytes:
+    return _encode_run(tuple(args))
+
+
+@functools.lru_cache(maxsize=256)
+def _encode_run(args: tuple[str, ...]) -> bytes:
+    """The request datagram of `args`: a service repeats the same few requests, so each
+    is built once."""
     strings = b"".join(os.fsencode(a) + b"\0" for a in args)
     if len(args) > MAX_ARGS or len(strings) > MAX_STRINGS_BYTES or strings.count(0) != len(args):
         raise ValueError("request arguments exceed the fork server's bounds")
