@@ -1,7 +1,8 @@
 /* sx_libc_warm.h: finishes glibc's own lazy initialisations that would make a syscall the
  * first time a library calls them after the strict line.
  *
- * Phase: before the strict line (sx_setup() calls it for every extractor).
+ * Phase: before the strict line (sx_setup() calls it for every extractor; a zygote calls it
+ * before its first fork, so that its children's calls make no syscall).
  * Known cases, each checked under strace:
  * - qsort() asks sysconf(_SC_PHYS_PAGES) (a sysinfo syscall) the first time it sorts more
  *   than 1 KiB, and caches the answer; FreeType sorts WOFF table directories with it, and

@@ -33,6 +33,7 @@
 #include "sx_bytes.h"
 #include "sx_family.h"
 #include "sx_hygiene.h"
+#include "sx_libc_warm.h"
 #include "sx_wire.h"
 
 /* Room for more fds than a request may carry, so that extra ones are seen and closed. */
@@ -334,6 +335,12 @@ static void start(int sock, const struct sx_family *family)
 	void *ctx;
 	if (family)
 		(void)sx_family_warm_up(family, &ctx);
+	/* glibc's lazy inits once here, not in every child's setup (a sysinfo and a time-zone
+	 * file lookup per request otherwise). It sets TZ: unset again, so that children start
+	 * with the empty environment a one-shot extractor has; theirs sets the same TZ, whose
+	 * zone glibc then already holds. */
+	sx_warm_libc();
+	unsetenv("TZ");
 	/* Every child gets a copy of stdio's buffers and flushes them in setup, onto its
 	 * answer fd: they must be empty before the first fork, and stay so. */
 	fflush(NULL);

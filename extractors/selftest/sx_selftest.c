@@ -2,6 +2,8 @@
  * so every failure path of the client and the sandbox has a real test. Its input names
  * the misbehaviour (see the table in `misbehaviours` below and --help). Never installed. */
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdnoreturn.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "sx_answer.h"
+#include "sx_bytes.h"
 #include "sx_setup.h"
 #include "sx_strict.h"
 #include "sx_wire.h"
@@ -33,7 +36,9 @@ static const char summary[] =
     "  readfds                     report which fds 0..63 are readable after the line\n"
     "  stderr-flood                1 MiB to stderr during setup, then like ok-meta\n"
     "  forge-meta stack-grow header-stall canary   hardening review (issue 12), see "
-    "below\n" SELFTEST_SECCOMP_SUMMARY;
+    "below\n"
+    "  big-image big-trailing big-short   a 1024x1024 RGBA answer: valid, 5 bytes too "
+    "many, half its pixels\n" SELFTEST_SECCOMP_SUMMARY;
 
 static struct sx_result result;
 static int env_count;
@@ -148,9 +153,49 @@ static int misbehave_hardening(const char *word)
 	return -1;
 }
 
+/* ---- Large answers (issue 21) ---------------------------------------------------------
+ * The client copies small answers and maps large ones (over 1 MiB) from its answer file:
+ * these give the mapped path its valid, trailing and truncated cases. The pixels are
+ * (x + 2 * y + c) & 255 for channel c of pixel (x, y). -1 when `word` is none of them. */
+#define BIG_SIDE 1024u
+
+static int misbehave_big(const char *word)
+{
+	static uint8_t pixels[BIG_SIDE * BIG_SIDE * 4];
+	bool trailing = !strcmp(word, "big-trailing"), shortened = !strcmp(word, "big-short");
+	if (!trailing && !shortened && strcmp(word, "big-image") != 0)
+		return -1;
+	for (uint32_t y = 0; y < BIG_SIDE; y++)
+		for (uint32_t x = 0; x < BIG_SIDE; x++)
+			for (uint32_t c = 0; c < 4; c++)
+				pixels[(y * BIG_SIDE + x) * 4 + c] = (uint8_t)(x + 2 * y + c);
+	if (shortened) {
+		/* The header of the whole image, then half of its pixels. */
+		uint8_t head[SX_WIRE_HEADER_BYTES + SX_WIRE_IMAGE_FIXED_BYTES] = {'S', 'X', 'A',
+										  'N'};
+		sx_put_le16(head + 4, SX_WIRE_VERSION);
+		sx_put_le16(head + 6, SX_WIRE_TYPE_IMAGE);
+		sx_put_le32(head + 8, SX_WIRE_IMAGE_FIXED_BYTES + sizeof pixels);
+		sx_put_le32(head + 12, BIG_SIDE);
+		sx_put_le32(head + 16, BIG_SIDE);
+		head[20] = 4;
+		write_raw(head, sizeof head);
+		write_raw(pixels, sizeof pixels / 2);
+		return SX_EXIT_RESULT;
+	}
+	struct sx_image im = {BIG_SIDE, BIG_SIDE, 4, pixels};
+	if (!sx_answer_image(SX_ANSWER_FD, &im))
+		return SX_EXIT_NO_ANSWER;
+	if (trailing)
+		write_raw("extra", 5);
+	return SX_EXIT_RESULT;
+}
+
 static int misbehave(const char *word)
 {
 	int code = misbehave_hardening(word);
+	if (code < 0)
+		code = misbehave_big(word);
 	if (code >= 0)
 		return code;
 

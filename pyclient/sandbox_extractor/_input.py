@@ -80,6 +80,8 @@ def open_path(path: str | os.PathLike[str]) -> InputFd:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(21, "Is a directory", os.fsdecode(path))
+        if stat.S_ISREG(st.st_mode):
+            return InputFd(fd, owned=True)  # O_NONBLOCK changes nothing for a regular file
         flags = fcntl.fcntl(fd, fcntl.F_GETFL)
         fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
     except BaseException:

@@ -51,11 +51,14 @@ def run(
     timeout: float,
     message_length: Callable[[bytes], int],
     execution: str,
+    answer_cap: int = _spawn.LARGEST_ANSWER,
 ) -> _spawn.Outcome:
-    """One extraction in the given execution mode (already resolved)."""
+    """One extraction in the given execution mode (already resolved); the answer is at
+    most `answer_cap` bytes."""
 
     def oneshot() -> _spawn.Outcome:
-        return _spawn.run(path, args, stdin_fd, timeout=timeout, message_length=message_length)
+        return _spawn.run(path, args, stdin_fd, timeout=timeout, message_length=message_length,
+                          answer_cap=answer_cap)  # fmt: skip
 
     if execution == "oneshot":
         return oneshot()
@@ -64,9 +67,8 @@ def run(
     if execution == "auto" and (first or family.cannot_serve):
         return oneshot()
     try:
-        return _zygote.serve(
-            family, args, stdin_fd, timeout=timeout, message_length=message_length
-        )
+        return _zygote.serve(family, args, stdin_fd, timeout=timeout,
+                             message_length=message_length, answer_cap=answer_cap)  # fmt: skip
     except _zygote.CannotStart as exc:
         if execution == "auto":
             return oneshot()
@@ -163,6 +165,7 @@ def _run_on(path: str, request: Request, source_fd: int, deadline: float,
         timeout=left,
         message_length=lambda header: _wire.message_length(header, expect),
         execution=execution,
+        answer_cap=expect.max_message_bytes(),
     )
     if outcome.cancelled:
         raise Cancelled()
@@ -197,11 +200,13 @@ def run_kind(
     *,
     execution: str | None = None,
     pick: Callable[[bytes], StreamKind] | None = None,
+    adapt: Callable[[bytes, Request], Request] | None = None,
 ) -> tuple[StreamKind, _wire.Answer]:
     """What the public calls run: the kind's extractor (or, for STREAM_AUTO, the one
-    `pick` chooses from the input's first bytes), after its posture check. A DecodeError
-    that says the input is not this extractor's format gains a hint naming the kind that
-    reads it."""
+    `pick` chooses from the input's first bytes), after its posture check. `adapt` may
+    change the request once those bytes are known (load_image's pixel layout). A
+    DecodeError that says the input is not this extractor's format gains a hint naming
+    the kind that reads it."""
     execution = resolve_execution(execution)
     # A missing extractor is reported before a missing input: the installation first.
     path = None if kind == StreamKind.AUTO else find_extractor(extractor_name(kind), str(kind))
@@ -214,6 +219,8 @@ def run_kind(
         name = _sniff.extractor_for(kind, head)
         if path is None or name != extractor_name(kind):
             path = find_extractor(name, str(kind))
+        if adapt is not None:
+            request = adapt(head, request)
         check_posture(path)
         try:
             return kind, _run_on(path, request, source.fd, deadline, execution)

@@ -2,14 +2,15 @@
 
 `run()` spawns one extractor process (one-shot mode). The child gets an empty
 environment, cwd "/", its own session (so a kill reaches its whole process group), fd 0 =
-the input, fd 1 = a pipe, fd 2 = a pipe, and no other fd. Past the deadline the process
-group is SIGKILLed; on every path the child is reaped with wait4 (for its CPU time) and
-every fd opened here is closed.
+the input, fd 1 = an answer file (AnswerFile: a size-sealed memfd, write-only for the
+child), fd 2 = another (ErrorFile), and no other fd. Past the deadline the process group is SIGKILLed;
+on every path the child is reaped with wait4 (for its CPU time) and every fd opened here
+is closed.
 
-`collect()` is the part both modes share: it reads the answer pipe only up to the length
-the validated header announces, plus one byte to catch trailing data, keeps STDERR_KEEP
-bytes of stderr and drains the rest, enforces the deadline, and turns the raw wait status
-into an Outcome. What differs between one-shot and the fork server (_zygote.py) is only
+`collect()` is the part both modes share: it waits for the end of the child within the
+deadline (nothing else wakes it), takes the first STDERR_KEEP bytes of stderr, and the answer
+from its file (the header validated before anything else is read, nothing past the
+announced length accepted) and turns the raw wait status into an Outcome. What differs between one-shot and the fork server (_zygote.py) is only
 how the end of the child is learnt and how it is killed: a `Child`.
 """
 
@@ -26,6 +27,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
+from . import _wire
 from ._errors import DecodeError, ExtractorUnavailable, ProtocolError
 
 STDERR_KEEP = 64 * 1024
@@ -61,59 +63,109 @@ def set_cancel_fd(fd: int | None) -> None:
     _cancel.fd = fd
 
 
-# Answers up to this size get an ordinary (zero-filled) bytearray; larger ones an anonymous
-# private mapping, whose pages the kernel provides only as the pixels arrive.
-_EAGER_BUFFER_BYTES = 1 << 20
+# The largest message any request can legally receive (a full-size RGBA image at the
+# highest pixel cap): the answer file's size when the caller names no smaller cap.
+LARGEST_ANSWER = _wire.Expect(_wire.TYPE_IMAGE, max_pixels=_wire.PIXELS_MAX).max_message_bytes()
+# Answers up to this size are copied out with one pread; larger ones are mapped.
+_COPY_BYTES = 1 << 20
+_SEALS_FIXED_SIZE = fcntl.F_SEAL_GROW | fcntl.F_SEAL_SHRINK
 
 
-def _answer_buffer(size: int) -> bytearray | mmap.mmap:
-    """A writable buffer of `size` bytes that costs memory only where it is written: a
-    12-byte header may announce hundreds of MiB that never come."""
-    if size <= _EAGER_BUFFER_BYTES:
-        return bytearray(size)
-    return mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+def _sized_memfd(name: str, size: int) -> int:
+    """A memfd of `size` bytes that nobody can grow or shrink (its unwritten pages cost
+    nothing): a write past its end fails with EPERM."""
+    fd = os.memfd_create(name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    try:
+        os.ftruncate(fd, size)
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS_FIXED_SIZE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
-class _Stdout:
-    """Reads the answer: the 12-byte header, then exactly what it announces, plus one."""
+class AnswerFile:
+    """fd 1 of one extraction: an anonymous in-memory file (memfd) instead of a pipe, so
+    that the pixels are written once by the extractor and mapped, not copied, here.
 
-    def __init__(self, fd: int, message_length: Callable[[bytes], int]):
-        self.fd = fd
-        self.message_length = message_length
-        self.header = bytearray()
-        self.buf: bytearray | mmap.mmap | None = None
-        self.view: memoryview | None = None
-        self.filled = 0
+    Its size is fixed before the extractor runs at the largest message the request allows
+    plus one byte, and sealed (F_SEAL_GROW, F_SEAL_SHRINK): a write past it fails, so an
+    extractor cannot make it hold more than that, whatever it does. Unwritten pages cost
+    nothing. The extractor gets a write-only descriptor of its own (reopened through
+    /proc/self/fd; it cannot read the file back), whose offset we share through our copy
+    of that same descriptor: the offset is the number of bytes it wrote. Nothing is read
+    before the child has ended; then take() checks the header and the count before
+    anything larger than the header is read or mapped (PROTOCOL.md, "fd 1")."""
 
-    def on_readable(self) -> bool:
-        """Reads what is there; False at EOF. Raises ProtocolError on a bad header or on
-        data past the announced length."""
-        if self.buf is None:
-            chunk = os.read(self.fd, 12 - len(self.header))
-            if not chunk:
-                return False
-            self.header += chunk
-            if len(self.header) == 12:
-                total = self.message_length(bytes(self.header))
-                self.buf = _answer_buffer(total + 1)
-                self.view = memoryview(self.buf)
-                self.view[:12] = self.header
-                self.filled = 12
-            return True
-        assert self.view is not None
-        n = os.readv(self.fd, [self.view[self.filled :]])
-        if n == 0:
-            return False
-        self.filled += n
-        if self.filled == len(self.buf):
-            raise ProtocolError("trailing bytes after the answer message")
-        return True
+    def __init__(self, max_message_bytes: int = LARGEST_ANSWER):
+        self.size = max_message_bytes + 1  # one byte more shows trailing data
+        self.fd = _sized_memfd("sandbox-extractor-answer", self.size)
+        self.child_fd = -1
+        try:
+            try:
+                self.child_fd = os.open(f"/proc/self/fd/{self.fd}", os.O_WRONLY | os.O_CLOEXEC)
+            except OSError:
+                # No /proc: the same descriptor (the child could then read back what it
+                # wrote itself, and move the offset with reads, within the file's size).
+                self.child_fd = os.dup(self.fd)
+        except BaseException:
+            self.close()
+            raise
 
-    def data(self) -> bytes | memoryview:
-        if self.buf is None:
-            return bytes(self.header)
-        assert self.view is not None
-        return self.view[: self.filled]
+    def written(self) -> int:
+        """Bytes the extractor wrote (the shared offset)."""
+        return os.lseek(self.child_fd, 0, os.SEEK_CUR)
+
+    def take(self, message_length: Callable[[bytes], int]) -> bytes | memoryview:
+        """What the extractor wrote, once it has ended: exactly the message its header
+        announces, or fewer bytes when it stopped short (the parser says so). Raises
+        ProtocolError on a bad header (message_length) or bytes past the message."""
+        n = self.written()
+        if n > self.size:
+            raise ProtocolError("the answer's offset is past the end of the answer file")
+        if n <= _COPY_BYTES:
+            data = os.pread(self.fd, n, 0)
+            if n >= _wire.HEADER_BYTES:
+                _check_count(n, message_length(data[: _wire.HEADER_BYTES]))
+            return data
+        _check_count(n, message_length(os.pread(self.fd, _wire.HEADER_BYTES, 0)))
+        try:
+            # Nobody may change the bytes from now on (the extractor is gone; this makes
+            # it so for any straggler too), so what is parsed is what is used.
+            fcntl.fcntl(self.fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE)
+        except OSError:
+            return os.pread(self.fd, n, 0)  # could not seal: a private copy instead
+        return memoryview(mmap.mmap(self.fd, n, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ))
+
+    def close(self) -> None:
+        for fd in (self.child_fd, self.fd):
+            if fd >= 0:
+                os.close(fd)
+        self.fd = self.child_fd = -1
+
+
+class ErrorFile:
+    """fd 2 of one extraction: a size-sealed memfd of STDERR_KEEP bytes. What an extractor
+    writes past that fails (EPERM) instead of being drained, and nothing needs watching
+    while it runs. Only trusted code writes there: setup closes fd 2 before the strict
+    line. The child shares our descriptor, so its offset is the count written."""
+
+    def __init__(self) -> None:
+        self.fd = self.child_fd = _sized_memfd("sandbox-extractor-stderr", STDERR_KEEP)
+
+    def take(self) -> bytes:
+        n = os.lseek(self.fd, 0, os.SEEK_CUR)
+        return os.pread(self.fd, min(n, STDERR_KEEP), 0)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+        self.fd = self.child_fd = -1
+
+
+def _check_count(written: int, total: int) -> None:
+    if written > total:
+        raise ProtocolError(f"{written - total} trailing bytes after the answer message")
 
 
 class _Stderr:
@@ -149,68 +201,59 @@ class Child(Protocol):
 
 
 def collect(
-    out_fd: int,
-    err_fd: int,
+    answer: AnswerFile,
+    stderr: ErrorFile,
     child: Child,
     *,
     start: float,
     timeout: float,
     message_length: Callable[[bytes], int],
 ) -> Outcome:
-    """Reads the answer and stderr pipes until both end and the child has exited, or the
-    deadline passes, or the answer breaks the protocol; then finishes the child. The
-    caller owns (and closes) the two fds."""
+    """Waits until the child has exited or the deadline passes (or the thread's run is
+    cancelled), finishes the child, then takes its answer and stderr from their files.
+    The caller owns (and closes) both files."""
     deadline = start + timeout
     timed_out = cancelled = False
     cancel_fd: int | None = getattr(_cancel, "fd", None)
     violation: DecodeError | None = None
     exited = False
-    out = _Stdout(out_fd, message_length)
-    err = _Stderr(err_fd)
     try:
         poller = select.poll()
-        readers: dict[int, _Stdout | _Stderr] = {out.fd: out, err.fd: err}
-        for fd in readers:
-            poller.register(fd, select.POLLIN)
         if child.fd >= 0:
             poller.register(child.fd, select.POLLIN)
         if cancel_fd is not None:
             poller.register(cancel_fd, select.POLLIN)
         wait_step = 0.001
-        while readers or not exited:
+        while not exited:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 timed_out = True
                 break
-            if readers or (child.fd >= 0 and not exited):
+            if child.fd >= 0:
                 for fd, _events in poller.poll(int(remaining * 1000) + 1):
                     if fd == cancel_fd:
                         cancelled = True
                         break
-                    if fd == child.fd:
-                        if child.on_readable():
-                            exited = True
-                            poller.unregister(fd)
-                        continue
-                    reader = readers.get(fd)
-                    if reader is not None and not reader.on_readable():
-                        poller.unregister(fd)
-                        del readers[fd]
+                    if child.on_readable():
+                        exited = True
             elif child.poll_exit():
                 exited = True
             elif cancel_fd is not None and select.select([cancel_fd], [], [], 0)[0]:
                 cancelled = True
             else:
-                # No exit notification and both pipes closed: poll for the exit with a
-                # growing sleep, still bounded by the deadline.
+                # No exit notification: poll for the exit with a growing sleep, still
+                # bounded by the deadline.
                 time.sleep(min(wait_step, remaining))
                 wait_step = min(wait_step * 2, 0.05)
             if cancelled:
                 break
-    except ProtocolError as exc:
-        violation = exc
     finally:
         status, cpu, maxrss = child.finish(kill=not exited)
+    stdout: bytes | memoryview = b""
+    try:
+        stdout = answer.take(message_length)
+    except ProtocolError as exc:
+        violation = exc
 
     exit_status = sig = None
     if status == -1:
@@ -222,8 +265,8 @@ def collect(
     elif os.WIFEXITED(status):
         exit_status = os.WEXITSTATUS(status)
     return Outcome(
-        stdout=out.data(),
-        stderr=bytes(err.kept),
+        stdout=stdout,
+        stderr=stderr.take(),
         exit_status=exit_status,
         signal=sig,
         cpu_seconds=cpu,
@@ -296,38 +339,30 @@ def run(
     *,
     timeout: float,
     message_length: Callable[[bytes], int],
+    answer_cap: int = LARGEST_ANSWER,
 ) -> Outcome:
-    """Runs `executable args...` with `stdin_fd` as fd 0 and collects its answer."""
+    """Runs `executable args...` with `stdin_fd` as fd 0 and collects its answer, at most
+    `answer_cap` bytes (the request's largest legal message)."""
     start = time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            [executable, *args],
-            executable=executable,
-            stdin=stdin_fd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=_EMPTY_ENV,
-            cwd="/",
-            close_fds=True,
-            start_new_session=True,
-            bufsize=0,
-        )
-    except OSError as exc:
-        raise ExtractorUnavailable(f"cannot start extractor {executable!r}: {exc}") from exc
-    assert proc.stdout is not None and proc.stderr is not None
+    answer = AnswerFile(answer_cap)
+    stderr = ErrorFile()
     try:
         try:
-            fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-        except (AttributeError, OSError):
-            pass
-        return collect(
-            proc.stdout.fileno(),
-            proc.stderr.fileno(),
-            _Process(proc),
-            start=start,
-            timeout=timeout,
-            message_length=message_length,
-        )
+            proc = subprocess.Popen(
+                [executable, *args],
+                executable=executable,
+                stdin=stdin_fd,
+                stdout=answer.child_fd,
+                stderr=stderr.child_fd,
+                env=_EMPTY_ENV,
+                cwd="/",
+                close_fds=True,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise ExtractorUnavailable(f"cannot start extractor {executable!r}: {exc}") from exc
+        return collect(answer, stderr, _Process(proc), start=start, timeout=timeout,
+                       message_length=message_length)  # fmt: skip
     finally:
-        proc.stdout.close()
-        proc.stderr.close()
+        answer.close()
+        stderr.close()

@@ -4,11 +4,10 @@ request, so repeated calls skip exec, dynamic linking and library warm-up.
 Wire: PROTOCOL.md, "Fork-server requests". A zygote is started like a one-shot extractor
 (empty environment, cwd "/", its own session, no fd but 0/1/2) plus one end of a
 SOCK_SEQPACKET socketpair passed as `--server FD`. Per request the client sends argv and
-three fds (input, the write end of a fresh answer pipe, the write end of a fresh stderr
-pipe), closes its copies of the write ends, and reads the pipes exactly as in one-shot
-mode (_spawn.collect) while the zygote reports STARTED (the child's pid) and DONE (its raw
-wait status, CPU time and ru_maxrss). At the wall-clock deadline, or when the answer breaks
-the protocol, the client sends KILL: the zygote, the only one that reaps the child, kills
+three fds (input, the child's ends of a fresh answer file and a fresh stderr file,
+_spawn.AnswerFile and ErrorFile) and collects the answer exactly as in one-shot mode
+(_spawn.collect) while the zygote reports STARTED (the child's pid) and DONE (its raw
+wait status, CPU time and ru_maxrss). At the wall-clock deadline the client sends KILL: the zygote, the only one that reaps the child, kills
 it while its pid is still its own, so a late kill can never hit a reused pid.
 
 The choice between one-shot and fork server is _runner.py's; this module is the pool.
@@ -38,7 +37,7 @@ from __future__ import annotations
 
 import array
 import atexit
-import fcntl
+import functools
 import logging
 import os
 import select
@@ -129,6 +128,13 @@ class Reply:
 
 
 def encode_run(args: list[str]) -> bytes:
+    return _encode_run(tuple(args))
+
+
+@functools.lru_cache(maxsize=256)
+def _encode_run(args: tuple[str, ...]) -> bytes:
+    """The request datagram of `args`: a service repeats the same few requests, so each
+    is built once."""
     strings = b"".join(os.fsencode(a) + b"\0" for a in args)
     if len(args) > MAX_ARGS or len(strings) > MAX_STRINGS_BYTES or strings.count(0) != len(args):
         raise ValueError("request arguments exceed the fork server's bounds")
@@ -297,40 +303,33 @@ class Zygote:
         *,
         timeout: float,
         message_length: Callable[[bytes], int],
+        answer_cap: int = _spawn.LARGEST_ANSWER,
     ) -> _spawn.Outcome:
         """One extraction through this zygote. Raises _Gone, _Refused or _Broken when the
         zygote failed (never for anything the child did)."""
         start = time.monotonic()
         message = encode_run(args)
-        out_r, out_w = os.pipe()
+        answer = _spawn.AnswerFile(answer_cap)
         try:
-            err_r, err_w = os.pipe()
+            stderr = _spawn.ErrorFile()
         except BaseException:
-            os.close(out_r)
-            os.close(out_w)
+            answer.close()
             raise
         try:
             try:
-                try:
-                    _grow_pipe(out_w)
-                    self.sock.sendmsg(
-                        [message],
-                        [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-                          array.array("i", [stdin_fd, out_w, err_w]))],
-                        socket.MSG_NOSIGNAL,
-                    )  # fmt: skip
-                except OSError:
-                    self.broken = True
-                    raise _Gone(started=False) from None
-            finally:
-                # The child (and only the child) holds the write ends now, so EOF on the
-                # pipes means it has exited.
-                os.close(out_w)
-                os.close(err_w)
+                self.sock.sendmsg(
+                    [message],
+                    [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                      array.array("i", [stdin_fd, answer.child_fd, stderr.child_fd]))],
+                    socket.MSG_NOSIGNAL,
+                )  # fmt: skip
+            except OSError:
+                self.broken = True
+                raise _Gone(started=False) from None
             child = _ServerChild(self)
             outcome = _spawn.collect(
-                out_r,
-                err_r,
+                answer,
+                stderr,
                 child,
                 start=start,
                 timeout=timeout,
@@ -343,8 +342,8 @@ class Zygote:
                 self.retire_reason = f"a child died by signal {sig}"
             return outcome
         finally:
-            os.close(out_r)
-            os.close(err_r)
+            answer.close()
+            stderr.close()
 
     def kill(self) -> None:
         """SIGKILLs the zygote's whole process group (its running child dies with it).
@@ -385,13 +384,6 @@ class Zygote:
             self.sock.close()
             self.sock = None  # type: ignore[assignment]
         self.proc.returncode = 0  # not our child here: never wait for it
-
-
-def _grow_pipe(fd: int) -> None:
-    try:
-        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _spawn.PIPE_SIZE)
-    except (AttributeError, OSError):
-        pass
 
 
 class _ServerChild:
@@ -650,6 +642,7 @@ def serve(
     *,
     timeout: float,
     message_length: Callable[[bytes], int],
+    answer_cap: int = _spawn.LARGEST_ANSWER,
 ) -> _spawn.Outcome:
     """One extraction through a zygote of `family`. CannotStart (also remembered in
     family.cannot_serve) when the binary cannot serve; ExtractorError when a server breaks
@@ -662,7 +655,8 @@ def serve(
             family.cannot_serve = str(exc)
             raise
         try:
-            outcome = zygote.run(args, stdin_fd, timeout=timeout, message_length=message_length)
+            outcome = zygote.run(args, stdin_fd, timeout=timeout, message_length=message_length,
+                                 answer_cap=answer_cap)
             requests_served += 1
             return outcome
         except _Gone as exc:

@@ -514,6 +514,9 @@ def _render(job: _Job, args: argparse.Namespace) -> Image.Image | list[Image.Ima
         )  # fmt: skip
 
 
+_PNG_LEVEL = 3
+
+
 def _encode(image: Image.Image | list[Image.Image], args: argparse.Namespace, f: BinaryIO) -> None:
     if isinstance(image, list):
         # --frames: one animated WebP, lossless, with the frames' durations and loop count.
@@ -530,7 +533,11 @@ def _encode(image: Image.Image | list[Image.Image], args: argparse.Namespace, f:
         flat.paste(image, mask=image.getchannel("A"))
         image = flat
     if pil_format == "PNG":
-        image.save(f, "PNG")
+        # zlib level 3, not Pillow's 6: a 256 px thumbnail of the bench's photo set took
+        # 5.2 ms of CPU instead of 16.6 ms for 11% more bytes. Pillow (9.4) holds the GIL
+        # while it encodes, so this was most of the client's own time per file, and the
+        # part -j workers could not share (bench/RESULTS.md, "--speed").
+        image.save(f, "PNG", compress_level=_PNG_LEVEL)
     else:
         image.save(f, pil_format, quality=args.quality)
 
