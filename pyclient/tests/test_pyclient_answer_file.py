@@ -68,7 +68,7 @@ META = (
     "def meta():\n"
     "    body = struct.pack('<H', 1) + bytes([6]) + b'format' + bytes([3])"
     " + struct.pack('<H', 4) + b'fake'\n"
-    "    return b'SXAN' + struct.pack('<HHI', 2, 2, len(body)) + body\n"
+    f"    return b'SXAN' + struct.pack('<HHI', {_wire.VERSION}, 2, len(body)) + body\n"
 )
 
 
@@ -119,7 +119,7 @@ def test_the_answer_file_cannot_grow_past_the_requests_cap(fake):
 
 def test_a_lying_header_is_refused(fake):
     # Announces 100 bytes of metadata, sends 3.
-    fake("out(1, b'SXAN' + struct.pack('<HHI', 2, 2, 100) + b'\\1\\0\\1')\n")
+    fake(f"out(1, b'SXAN' + struct.pack('<HHI', {_wire.VERSION}, 2, 100) + b'\\1\\0\\1')\n")
     with pytest.raises(ProtocolError, match="truncated"):
         run_fake()
 
