@@ -32,6 +32,13 @@ static bool prepare_image(void **ctx)
 	return color_prepare();
 }
 
+/* A fork server: the transforms of the common CICP descriptions, built once. */
+static void prepare_server_image(void *ctx)
+{
+	(void)ctx;
+	(void)color_cache_build();
+}
+
 /* An ISO media file whose ftyp lists a HEIF or AVIF brand: sx-heif reads those. */
 static bool is_heif(const uint8_t *data, size_t size)
 {
@@ -87,6 +94,7 @@ const struct sx_family sx_image_family = {
     .name = "sx-image",
     .summary = summary,
     .prepare = prepare_image,
+    .prepare_server = prepare_server_image,
     .prepare_failure = "cannot set up LittleCMS",
     .extract = extract_image,
     /* libjpeg-turbo's SIMD probes and tables, libpng's, libwebp's (lossy, lossless, alpha,
