@@ -84,8 +84,8 @@ int main(void)
 		size_t n = layout == COLOR_LAYOUT_RGBA16 ? PIXELS16 : PIXELS8;
 		before[i] = convert(&src, layout, n, &shared);
 		CHECK(!shared);
-		p3_8bit = p3_8bit || (src.cicp[0] == 12 && src.cicp[1] == 13 &&
-				      layout == COLOR_LAYOUT_RGBA8);
+		p3_8bit = p3_8bit ||
+			  (src.cicp[0] == 12 && src.cicp[1] == 13 && layout == COLOR_LAYOUT_RGBA8);
 	}
 	CHECK(p3_8bit); /* the iPhone's description is among them */
 	CHECK(!color_cache_entry(count, &src, &layout));
@@ -95,7 +95,9 @@ int main(void)
 	for (int round = 0; round < 2; round++)
 		for (size_t i = 0; i < count; i++) {
 			CHECK(color_cache_entry(i, &src, &layout));
-			size_t n = round ? 4096 : layout == COLOR_LAYOUT_RGBA16 ? PIXELS16 : PIXELS8;
+			size_t n = round			   ? 4096
+				   : layout == COLOR_LAYOUT_RGBA16 ? PIXELS16
+								   : PIXELS8;
 			uint8_t *after = convert(&src, layout, n, &shared);
 			CHECK(shared);
 			CHECK(memcmp(before[i], after, n * 4) == 0);
