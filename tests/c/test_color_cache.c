@@ -95,9 +95,9 @@ int main(void)
 	for (int round = 0; round < 2; round++)
 		for (size_t i = 0; i < count; i++) {
 			CHECK(color_cache_entry(i, &src, &layout));
-			size_t n = round			   ? 4096
-				   : layout == COLOR_LAYOUT_RGBA16 ? PIXELS16
-								   : PIXELS8;
+			size_t n = layout == COLOR_LAYOUT_RGBA16 ? PIXELS16 : PIXELS8;
+			if (round)
+				n = 4096;
 			uint8_t *after = convert(&src, layout, n, &shared);
 			CHECK(shared);
 			CHECK(memcmp(before[i], after, n * 4) == 0);
