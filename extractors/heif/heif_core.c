@@ -48,11 +48,12 @@ static bool prepare_heif(void **ctx)
 	return heif_codecs_register() && color_prepare();
 }
 
-/* A fork server: the transforms of the common CICP descriptions, built once. */
+/* A fork server: the transforms of the common CICP descriptions, built once (nclx is how
+ * phones describe HEIC and AVIF colour; about 40 ms more at the server's start). */
 static void prepare_server_heif(void *ctx)
 {
 	(void)ctx;
-	(void)color_cache_build();
+	(void)color_cache_build(SIZE_MAX);
 }
 
 struct heif_job {

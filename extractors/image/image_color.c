@@ -560,11 +560,12 @@ static const char *cicp_profile(uint8_t primaries, enum cicp_curve kind, cmsHPRO
 
 /* --- transforms of common CICP descriptions, built once (color_cache_build) --- */
 
-/* What phones, cameras and encoders write: Display P3 with the sRGB curve (iPhone HEIC,
- * Android and browser AVIF/PNG), BT.709 and BT.2020 with the BT.709 curve (video-derived
- * AVIF, 10-bit HEIF), BT.2020 with the sRGB curve. 8-bit pixels for all of them, the
- * 16-bit layout (10/12-bit HEIF, 16-bit PNG) for the two most common. BT.709 with the
- * sRGB curve is sRGB: never converted. Building one costs about 5 ms (8-bit) or 15 ms
+/* What phones, cameras and encoders write, most common first (color_cache_build(n) builds
+ * the first n): Display P3 with the sRGB curve (iPhone HEIC, Android and browser
+ * AVIF/PNG), BT.709 and BT.2020 with the BT.709 curve (video-derived AVIF, 10-bit HEIF),
+ * BT.2020 with the sRGB curve. 8-bit pixels for all of them, the 16-bit layout (10/12-bit
+ * HEIF, 16-bit PNG) for the two most common. BT.709 with the sRGB curve is sRGB: never
+ * converted. Building one costs about 5 ms (8-bit) or 15 ms
  * (16-bit: lcms2 precalculates a table), which is why only a fork server does it; the six
  * hold about 0.5 MiB of the pool. The key is all a CICP transform depends on: intent,
  * flags and the sRGB output are make_transform()'s, the same for every transform. */
@@ -729,12 +730,12 @@ void color_plan_close(struct color_plan *plan)
 
 /* One pixel through each, in the layout it reads: whatever lcms2 does on a transform's
  * first use happens here, before the line. */
-bool color_cache_build(void)
+bool color_cache_build(size_t count)
 {
 	if (!warm.ready)
 		return false;
 	bool all = true;
-	for (size_t i = 0; i < CACHED_COUNT; i++) {
+	for (size_t i = 0; i < CACHED_COUNT && i < count; i++) {
 		if (cached[i])
 			continue;
 		cmsHPROFILE h = NULL;

@@ -129,9 +129,11 @@ void color_plan_close(struct color_plan *plan);
  * flags), so answers are bit for bit the same; tests/c/test_color_cache.c compares the
  * two. They live in the pool for the life of the process, and every forked child
  * inherits them. A one-shot process does not call it: building costs more (about 5 ms a
- * transform, 15 ms for 16-bit input) than one file saves. false: not every transform
- * could be built (the others are used; the rest are built per file as before). */
-bool color_cache_build(void);
+ * transform, 15 ms for 16-bit input) than one file saves. `count`: the first `count`
+ * descriptions of the list (most common first; SIZE_MAX: all), as many as the family's
+ * inputs make worth a longer fork-server start. false: not every transform could be built
+ * (the others are used; the rest are built per file as before). */
+bool color_cache_build(size_t count);
 
 /* For tests: how many descriptions color_cache_build() covers, and the i-th of them as a
  * source and layout color_plan_open() looks up (false past the end). */

@@ -32,11 +32,14 @@ static bool prepare_image(void **ctx)
 	return color_prepare();
 }
 
-/* A fork server: the transforms of the common CICP descriptions, built once. */
+/* A fork server: Display P3's 8-bit transform, built once. sx-image meets CICP only in
+ * PNG cICP, rare next to ICC profiles, so only the first description of the list: the
+ * whole list would add about 40 ms to a server start that otherwise takes about 15
+ * (bench/RESULTS.md, issue 16c), once every 100 requests or 60 s (retirement). */
 static void prepare_server_image(void *ctx)
 {
 	(void)ctx;
-	(void)color_cache_build();
+	(void)color_cache_build(1);
 }
 
 /* An ISO media file whose ftyp lists a HEIF or AVIF brand: sx-heif reads those. */

@@ -89,7 +89,17 @@ int main(void)
 	}
 	CHECK(p3_8bit); /* the iPhone's description is among them */
 	CHECK(!color_cache_entry(count, &src, &layout));
-	CHECK(color_cache_build());
+	/* The first description only (sx-image's server), then the rest. */
+	CHECK(color_cache_build(1));
+	struct color_plan first, second;
+	CHECK(color_cache_entry(0, &src, &layout));
+	color_plan_open(&first, &src, layout, true);
+	CHECK(color_cache_entry(1, &src, &layout));
+	color_plan_open(&second, &src, layout, true);
+	CHECK(first.shared && !second.shared && color_plan_converts(&second));
+	color_plan_close(&first);
+	color_plan_close(&second);
+	CHECK(color_cache_build(SIZE_MAX));
 	/* Every input again; then a second time on a few pixels: closing a plan must not
 	 * have freed the shared transform. */
 	for (int round = 0; round < 2; round++)

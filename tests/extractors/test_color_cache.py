@@ -1,12 +1,13 @@
 """test_color_cache.py: the colour transforms a fork server builds once (image_color.c,
-color_cache_build) answer bit for bit what a one-shot process answers, which builds them per
-file. PNGs with a cICP chunk for every cached CICP description, 8-bit and 16-bit, plus
+color_cache_build: sx-image's builds the 8-bit Display P3 one, sx-heif's every one) answer
+bit for bit what a one-shot process answers, which builds them per file. PNGs with a cICP
+chunk for every description of the cache list, 8-bit and 16-bit, plus
 descriptions that share a cached transform (transfer 6 = 1) and ones that are not cached
 (built per file in both modes), made here with zlib (Pillow writes no 16-bit RGB PNG nor
 cICP): each one-shot and through one fork server, under `strace -f` (after the strict line
 only read, write, exit, rt_sigreturn), the two answers equal byte for byte, and converted
 (the full decode differs from `--color raw`). tests/c/test_color_cache.c compares the two
-paths in one process on every 8-bit colour."""
+paths in one process on every 8-bit colour, for every description of the list."""
 import random
 import shutil
 import struct
