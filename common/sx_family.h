@@ -56,6 +56,11 @@ struct sx_family {
 	 * up, and the extractor answers SX_ERR_INTERNAL with `prepare_failure`. */
 	bool (*prepare)(void **ctx);
 	const char *prepare_failure;
+	/* Before the line, in a fork server only, once after a successful warm-up: state that
+	 * pays off over many requests but would cost a one-shot call more than it saves
+	 * (prebuilt colour transforms). Every child inherits it; a one-shot process never has
+	 * it, so the decode core must answer the same without it. NULL: nothing. */
+	void (*prepare_server)(void *ctx);
 	sx_extract_fn extract;
 	const struct sx_sample_set *samples;
 	unsigned modes;			 /* SX_FAMILY_MODE_BIT()s of the modes it answers */

@@ -333,8 +333,8 @@ static void start(int sock, const struct sx_family *family)
 		cannot_start("cannot apply prctl flags and rlimits");
 	/* A failed warm-up is remembered: each child's own call answers it after the line. */
 	void *ctx;
-	if (family)
-		(void)sx_family_warm_up(family, &ctx);
+	if (family && sx_family_warm_up(family, &ctx) && family->prepare_server)
+		family->prepare_server(ctx);
 	/* glibc's lazy inits once here, not in every child's setup (a sysinfo and a time-zone
 	 * file lookup per request otherwise). It sets TZ: unset again, so that children start
 	 * with the empty environment a one-shot extractor has; theirs sets the same TZ, whose

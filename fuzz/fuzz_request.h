@@ -55,11 +55,15 @@ static inline void fuzz_request(const struct sx_family *family, const uint8_t **
 static void *fuzz_ctx;
 
 /* The extractor's own warm-up, as before its strict line (it also silences libraries that
- * would print on every corrupt input). A family that cannot set up is a broken build. */
+ * would print on every corrupt input), then a fork server's (`prepare_server`: the state its
+ * children inherit, e.g. prebuilt colour transforms), so the harness runs what a forked
+ * child runs. A family that cannot set up is a broken build. */
 static inline void fuzz_warm_up(const struct sx_family *family)
 {
 	if (!sx_family_warm_up(family, &fuzz_ctx))
 		__builtin_trap();
+	if (family->prepare_server)
+		family->prepare_server(fuzz_ctx);
 }
 
 /* Runs the family's decode core and checks the contract every harness shares: an internal

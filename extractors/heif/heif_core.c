@@ -48,6 +48,14 @@ static bool prepare_heif(void **ctx)
 	return heif_codecs_register() && color_prepare();
 }
 
+/* A fork server: the transforms of the common CICP descriptions, built once (nclx is how
+ * phones describe HEIC and AVIF colour; about 40 ms more at the server's start). */
+static void prepare_server_heif(void *ctx)
+{
+	(void)ctx;
+	(void)color_cache_build(SIZE_MAX);
+}
+
 struct heif_job {
 	struct heif_layout layout;
 	struct heif_context *ctx;
@@ -352,6 +360,7 @@ const struct sx_family sx_heif_family = {
     .name = "sx-heif",
     .summary = summary,
     .prepare = prepare_heif,
+    .prepare_server = prepare_server_heif,
     .prepare_failure = "cannot set up libheif, its decoders or LittleCMS",
     .extract = extract_heif,
     /* 8-bit and 10-bit HEVC and AV1, alpha, a grid, a thumbnail item, ICC and nclx. */

@@ -495,9 +495,45 @@ static cmsHPROFILE gamma_profile(const struct color_source *src)
 }
 
 /* CICP (ITU-T H.273: PNG cICP, HEIF/AVIF nclx) for RGB pixels: the primaries and SDR
- * transfer functions of photos; NULL and a profile, or the reason it is not used. HDR
- * transfers (PQ, HLG) need tone mapping, not a profile: not converted here. */
-static const char *cicp_profile(const struct color_source *src, cmsHPROFILE *out, bool *srgb)
+ * transfer functions of photos. HDR transfers (PQ, HLG) need tone mapping, not a profile:
+ * not converted here. */
+enum cicp_curve {
+	CICP_CURVE_SRGB,  /* transfer 13 */
+	CICP_CURVE_BT709, /* transfers 1, 6, 14, 15: one curve */
+	CICP_CURVE_G22,	  /* transfer 4 */
+	CICP_CURVE_LINEAR /* transfer 8 */
+};
+
+/* What a CICP description means here: NULL and its primaries (the code) and curve, or the
+ * reason it is not used. Everything a CICP transform is built from is (primaries, curve)
+ * plus the layout: matrix 0 and full range are required. */
+static const char *cicp_meaning(const struct color_source *src, enum cicp_curve *curve)
+{
+	if (src->space != COLOR_SPACE_RGB)
+		return "CICP on a non-RGB image";
+	if (src->cicp[2] != 0)
+		return "CICP matrix coefficients other than RGB (0)";
+	if (src->cicp[3] != 1)
+		return "CICP narrow (video) range";
+	if (src->cicp[0] != 1 && src->cicp[0] != 9 && src->cicp[0] != 12)
+		return "CICP colour primaries not supported";
+	switch (src->cicp[1]) {
+	case 13: *curve = CICP_CURVE_SRGB; return NULL;
+	case 1:
+	case 6:
+	case 14:
+	case 15: *curve = CICP_CURVE_BT709; return NULL;
+	case 4: *curve = CICP_CURVE_G22; return NULL;
+	case 8: *curve = CICP_CURVE_LINEAR; return NULL;
+	case 16:
+	case 18: return "CICP HDR transfer (PQ or HLG) is not converted";
+	default: return "CICP transfer characteristics not supported";
+	}
+}
+
+/* The profile of a usable CICP description (written into the RGB template), or NULL
+ * with the reason. */
+static const char *cicp_profile(uint8_t primaries, enum cicp_curve kind, cmsHPROFILE *out)
 {
 	static const double bt709[8] = {0.3127, 0.3290, 0.64, 0.33, 0.30, 0.60, 0.15, 0.06};
 	static const double bt2020[8] = {0.3127, 0.3290, 0.708, 0.292, 0.170, 0.797, 0.131, 0.046};
@@ -506,44 +542,56 @@ static const char *cicp_profile(const struct color_source *src, cmsHPROFILE *out
 						       0.04045};
 	static const cmsFloat64Number bt709_curve[5] = {1 / 0.45, 1 / 1.099, 0.099 / 1.099, 1 / 4.5,
 							0.081};
-	const double *chrm;
+	const double *chrm = primaries == 12 ? p3_d65 : primaries == 9 ? bt2020 : bt709;
+	cmsToneCurve *curve = NULL;
 	*out = NULL;
-	*srgb = false;
-	if (src->space != COLOR_SPACE_RGB)
-		return "CICP on a non-RGB image";
-	if (src->cicp[2] != 0)
-		return "CICP matrix coefficients other than RGB (0)";
-	if (src->cicp[3] != 1)
-		return "CICP narrow (video) range";
-	switch (src->cicp[0]) {
-	case 1: chrm = bt709; break;
-	case 9: chrm = bt2020; break;
-	case 12: chrm = p3_d65; break;
-	default: return "CICP colour primaries not supported";
-	}
-	cmsToneCurve *curve;
-	switch (src->cicp[1]) {
-	case 13: curve = cmsBuildParametricToneCurve(NULL, 4, srgb_curve); break;
-	case 1:
-	case 6:
-	case 14:
-	case 15: curve = cmsBuildParametricToneCurve(NULL, 4, bt709_curve); break;
-	case 4: curve = cmsBuildGamma(NULL, 2.2); break;
-	case 8: curve = cmsBuildGamma(NULL, 1.0); break;
-	case 16:
-	case 18: return "CICP HDR transfer (PQ or HLG) is not converted";
-	default: return "CICP transfer characteristics not supported";
-	}
-	if (src->cicp[0] == 1 && src->cicp[1] == 13) {
-		cmsFreeToneCurve(curve);
-		*srgb = true;
-		return NULL;
+	switch (kind) {
+	case CICP_CURVE_SRGB: curve = cmsBuildParametricToneCurve(NULL, 4, srgb_curve); break;
+	case CICP_CURVE_BT709: curve = cmsBuildParametricToneCurve(NULL, 4, bt709_curve); break;
+	case CICP_CURVE_G22: curve = cmsBuildGamma(NULL, 2.2); break;
+	case CICP_CURVE_LINEAR: curve = cmsBuildGamma(NULL, 1.0); break;
 	}
 	if (!curve)
 		return "no memory for the CICP curve";
 	*out = described_profile(COLOR_SPACE_RGB, chrm, curve);
 	cmsFreeToneCurve(curve);
 	return *out ? NULL : "CICP primaries do not form a colour space";
+}
+
+/* --- transforms of common CICP descriptions, built once (color_cache_build) --- */
+
+/* What phones, cameras and encoders write, most common first (color_cache_build(n) builds
+ * the first n): Display P3 with the sRGB curve (iPhone HEIC, Android and browser
+ * AVIF/PNG), BT.709 and BT.2020 with the BT.709 curve (video-derived AVIF, 10-bit HEIF),
+ * BT.2020 with the sRGB curve. 8-bit pixels for all of them, the 16-bit layout (10/12-bit
+ * HEIF, 16-bit PNG) for the two most common. BT.709 with the sRGB curve is sRGB: never
+ * converted. Building one costs about 5 ms (8-bit) or 15 ms
+ * (16-bit: lcms2 precalculates a table), which is why only a fork server does it; the six
+ * hold about 0.5 MiB of the pool. The key is all a CICP transform depends on: intent,
+ * flags and the sRGB output are make_transform()'s, the same for every transform. */
+static const struct cached_key {
+	uint8_t primaries;
+	enum cicp_curve curve;
+	enum color_layout layout;
+} cached_keys[] = {
+    {12, CICP_CURVE_SRGB, COLOR_LAYOUT_RGBA8},	{1, CICP_CURVE_BT709, COLOR_LAYOUT_RGBA8},
+    {9, CICP_CURVE_BT709, COLOR_LAYOUT_RGBA8},	{9, CICP_CURVE_SRGB, COLOR_LAYOUT_RGBA8},
+    {12, CICP_CURVE_SRGB, COLOR_LAYOUT_RGBA16}, {1, CICP_CURVE_BT709, COLOR_LAYOUT_RGBA16},
+};
+
+#define CACHED_COUNT (sizeof cached_keys / sizeof cached_keys[0])
+
+/* Entry i is cached_keys[i]'s transform, NULL until built (and in a one-shot process). */
+static cmsHTRANSFORM cached[CACHED_COUNT];
+
+static cmsHTRANSFORM cached_transform(uint8_t primaries, enum cicp_curve curve,
+				      enum color_layout layout)
+{
+	for (size_t i = 0; i < CACHED_COUNT; i++)
+		if (cached_keys[i].primaries == primaries && cached_keys[i].curve == curve &&
+		    cached_keys[i].layout == layout)
+			return cached[i];
+	return NULL;
 }
 
 /* gAMA (with cHRM, or sRGB's primaries without) close enough to sRGB's description: as
@@ -576,19 +624,28 @@ void color_plan_open(struct color_plan *plan, const struct color_source *src,
 	if (src->has_cicp) {
 		/* First, as PNG's 3rd edition and HEIF's colr order them; an unusable CICP leaves
 		 * the decision to the profile and chunks below. */
-		cmsHPROFILE h;
-		bool srgb;
+		enum cicp_curve curve = CICP_CURVE_SRGB;
 		snprintf(plan->cicp, sizeof plan->cicp, "%u/%u/%u/%u", src->cicp[0], src->cicp[1],
 			 src->cicp[2], src->cicp[3]);
-		plan->cicp_ignored = cicp_profile(src, &h, &srgb);
-		if (!plan->cicp_ignored && srgb) {
+		plan->cicp_ignored = cicp_meaning(src, &curve);
+		if (!plan->cicp_ignored && src->cicp[0] == 1 && curve == CICP_CURVE_SRGB) {
 			plan->source = "cicp-srgb";
 			return;
 		}
 		if (!plan->cicp_ignored) {
-			plan->source = "cicp";
-			if (build)
+			/* A fork server's prebuilt transform of this description, else one built
+			 * now, the same way (color_cache_build). */
+			plan->transform =
+			    build ? cached_transform(src->cicp[0], curve, layout) : NULL;
+			plan->shared = plan->transform != NULL;
+			cmsHPROFILE h = NULL;
+			if (!plan->shared)
+				plan->cicp_ignored = cicp_profile(src->cicp[0], curve, &h);
+			if (h && build)
 				plan->transform = make_transform(h, layout, 0);
+		}
+		if (!plan->cicp_ignored) {
+			plan->source = "cicp";
 			return;
 		}
 	}
@@ -665,7 +722,55 @@ void color_describe(const struct color_plan *plan, struct sx_meta *m)
 
 void color_plan_close(struct color_plan *plan)
 {
-	if (plan->transform)
+	if (plan->transform && !plan->shared)
 		cmsDeleteTransform(plan->transform);
 	plan->transform = NULL;
+	plan->shared = false;
+}
+
+/* One pixel through each, in the layout it reads: whatever lcms2 does on a transform's
+ * first use happens here, before the line. */
+bool color_cache_build(size_t count)
+{
+	if (!warm.ready)
+		return false;
+	bool all = true;
+	for (size_t i = 0; i < CACHED_COUNT && i < count; i++) {
+		if (cached[i])
+			continue;
+		cmsHPROFILE h = NULL;
+		if (!cicp_profile(cached_keys[i].primaries, cached_keys[i].curve, &h))
+			cached[i] = make_transform(h, cached_keys[i].layout, 0);
+		if (!cached[i]) {
+			all = false;
+			continue;
+		}
+		uint16_t px[4] = {0x1234, 0x5678, 0x9abc, 0xffff};
+		uint8_t out[4];
+		cmsDoTransform(cached[i], px, out, 1);
+	}
+	return all;
+}
+
+size_t color_cache_count(void)
+{
+	return CACHED_COUNT;
+}
+
+bool color_cache_entry(size_t i, struct color_source *src, enum color_layout *layout)
+{
+	static const uint8_t transfers[] = {[CICP_CURVE_SRGB] = 13,
+					    [CICP_CURVE_BT709] = 1,
+					    [CICP_CURVE_G22] = 4,
+					    [CICP_CURVE_LINEAR] = 8};
+	if (i >= CACHED_COUNT)
+		return false;
+	memset(src, 0, sizeof *src);
+	src->space = COLOR_SPACE_RGB;
+	src->has_cicp = true;
+	src->cicp[0] = cached_keys[i].primaries;
+	src->cicp[1] = transfers[cached_keys[i].curve];
+	src->cicp[3] = 1;
+	*layout = cached_keys[i].layout;
+	return true;
 }

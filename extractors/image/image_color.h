@@ -28,7 +28,8 @@
  * profile's colour space and a bounded, printable description, nothing else.
  *
  * Memory: the caller owns the profile bytes and the pixels; the plan owns its transform
- * until color_plan_close(), which is safe to call on any opened plan.
+ * until color_plan_close(), which is safe to call on any opened plan, unless the
+ * transform is one of color_cache_build()'s (shared: owned by this file, never freed).
  */
 #ifndef IMAGE_COLOR_H
 #define IMAGE_COLOR_H
@@ -93,6 +94,7 @@ struct color_plan {
 	const char *source;	  /* what the transform is built from: "icc", "gama-chrm", ... */
 	enum color_layout layout;
 	void *transform; /* cmsHTRANSFORM, NULL when no conversion is needed */
+	bool shared;	 /* transform is color_cache_build()'s: never deleted by the plan */
 };
 
 /* Before the line. false: lcms2 could not be set up (the family answers INTERNAL). */
@@ -118,5 +120,24 @@ void color_apply(const struct color_plan *plan, const void *in, uint8_t *out, si
 void color_describe(const struct color_plan *plan, struct sx_meta *m);
 
 void color_plan_close(struct color_plan *plan);
+
+/* Before the line, in a fork server only (the family's `prepare_server`), after
+ * color_prepare(): builds the transforms of the common CICP descriptions (Display P3,
+ * BT.709, BT.2020; image_color.c lists them) and runs one pixel through each, so that
+ * color_plan_open() hands them out instead of building a transform for each file. They
+ * are built exactly as color_plan_open() builds them (same profile, layouts, intent and
+ * flags), so answers are bit for bit the same; tests/c/test_color_cache.c compares the
+ * two. They live in the pool for the life of the process, and every forked child
+ * inherits them. A one-shot process does not call it: building costs more (about 5 ms a
+ * transform, 15 ms for 16-bit input) than one file saves. `count`: the first `count`
+ * descriptions of the list (most common first; SIZE_MAX: all), as many as the family's
+ * inputs make worth a longer fork-server start. false: not every transform could be built
+ * (the others are used; the rest are built per file as before). */
+bool color_cache_build(size_t count);
+
+/* For tests: how many descriptions color_cache_build() covers, and the i-th of them as a
+ * source and layout color_plan_open() looks up (false past the end). */
+size_t color_cache_count(void);
+bool color_cache_entry(size_t i, struct color_source *src, enum color_layout *layout);
 
 #endif
