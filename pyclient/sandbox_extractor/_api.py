@@ -202,6 +202,13 @@ def _pick_pictured(head: bytes) -> StreamKind:
     return kind
 
 
+def _picture_request(size: Size | None, mode: str | None, color: str,
+                     **limits: Any) -> _request.Request:
+    """load_image's and load_frames' request: a thumbnail in a `size` box, else full size."""
+    return make_request("thumbnail" if size is not None else "full", size=size,
+                        image_mode=mode, color=color, **limits)  # fmt: skip
+
+
 def load_image(
     kind: StreamKind | str,
     stream: Input,
@@ -240,17 +247,9 @@ def load_image(
     if asked == StreamKind.LUA:
         raise ValueError("STREAM_LUA has no image: use probe_format to check a Lua script")
     extra = font_options(asked, face=face, text=text, font_size=font_size)
-    request = make_request(
-        "thumbnail" if size is not None else "full",
-        size=size,
-        image_mode=mode,
-        max_pixels=max_pixels,
-        max_input_bytes=max_input_bytes,
-        memory=memory,
-        timeout=timeout,
-        cpu_seconds=cpu_seconds,
-        color=color,
-    )
+    request = _picture_request(size, mode, color, max_pixels=max_pixels,
+                               max_input_bytes=max_input_bytes, memory=memory,
+                               timeout=timeout, cpu_seconds=cpu_seconds)  # fmt: skip
     if extra:
         request = dataclasses.replace(request, extra=extra)
     as_rgb = False
@@ -325,17 +324,9 @@ def load_frames(
         raise TypeError(f"max_frames must be an int, not {type(max_frames).__name__}")
     if not 1 <= max_frames <= _wire.FRAMES_MAX:
         raise ValueError(f"max_frames must be in 1..{_wire.FRAMES_MAX}, got {max_frames}")
-    request = make_request(
-        "thumbnail" if size is not None else "full",
-        size=size,
-        image_mode=mode,
-        max_pixels=max_pixels,
-        max_input_bytes=max_input_bytes,
-        memory=memory,
-        timeout=timeout,
-        cpu_seconds=cpu_seconds,
-        color=color,
-    )
+    request = _picture_request(size, mode, color, max_pixels=max_pixels,
+                               max_input_bytes=max_input_bytes, memory=memory,
+                               timeout=timeout, cpu_seconds=cpu_seconds)  # fmt: skip
     request = dataclasses.replace(request, frames=max_frames)
     _ran, answer = _runner.run_kind(asked, request, stream, execution=execution,
                                     pick=_pick_image)  # fmt: skip
