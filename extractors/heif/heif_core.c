@@ -222,25 +222,10 @@ static enum sx_status decode(struct heif_job *job, const struct sx_request *req,
 	enum sx_status st = check_pixel_cap(req, (uint32_t)w, (uint32_t)hh, result);
 	if (st != SX_OK)
 		return st;
-	size_t px = (size_t)w * (size_t)hh, row = (size_t)w * ch * (deep ? 2 : 1);
+	size_t row = (size_t)w * ch * (deep ? 2 : 1);
 	if (stride < 0 || (size_t)stride < row)
 		return sx_fail(result, SX_ERR_INTERNAL, "HEIF: short decoded rows");
-	uint8_t *rgba = malloc(px * 4);
-	uint16_t *wide = deep ? malloc(px * 8) : NULL;
-	if (!rgba || (deep && !wide)) {
-		free(rgba);
-		free(wide);
-		return sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %dx%d image", w, hh);
-	}
 	int plane_depth = heif_image_get_bits_per_pixel_range(job->img, heif_channel_interleaved);
-	for (int y = 0; y < hh; y++) {
-		const uint8_t *line = src + (size_t)y * (size_t)stride;
-		if (deep)
-			widen(line, wide + (size_t)y * (size_t)w * 4, (size_t)w, ch,
-			      plane_depth > 8 ? plane_depth : depth);
-		else
-			memcpy(rgba + (size_t)y * row, line, row);
-	}
 	/* No colr box: the coded stream's own description (HEVC VUI, AV1 sequence header),
 	 * which the decoder plugin attached to the picture. */
 	struct heif_color_profile_nclx *nclx = NULL;
@@ -252,10 +237,6 @@ static enum sx_status decode(struct heif_job *job, const struct sx_request *req,
 		job->color.cicp[3] = 1;
 	}
 	heif_nclx_color_profile_free(nclx); /* also after an error: see read_color() */
-	/* The decoded picture is copied out: its memory goes back to the pool before the
-	 * colour conversion and the scaling allocate theirs. */
-	heif_image_release(job->img);
-	job->img = NULL;
 	/* Without colour conversion, a deep picture still goes through the 16-bit layout,
 	 * so the reduction to 8 bits rounds (libheif's own shifts the low bits away). */
 	color_plan_open(&job->plan,
@@ -264,19 +245,42 @@ static enum sx_status decode(struct heif_job *job, const struct sx_request *req,
 			    : &(struct color_source){.space = COLOR_SPACE_RGB},
 			deep ? COLOR_LAYOUT_RGBA16 : COLOR_LAYOUT_RGBA8, true);
 	job->plan_open = true;
-	if (deep) {
-		if (color_plan_converts(&job->plan))
-			color_apply(&job->plan, wide, rgba, px);
-		else
-			for (size_t i = 0; i < px * 4; i++)
-				rgba[i] = (uint8_t)(((uint32_t)wide[i] * 255u + 32767u) / 65535u);
-		free(wide);
-	} else if (color_plan_converts(&job->plan)) {
-		color_apply(&job->plan, rgba, rgba, px);
-	}
+	bool converts = color_plan_converts(&job->plan);
+	/* Row by row into the hand-over: a thumbnail's rows go straight to the area-averaging
+	 * scaler (colour first, as for every format), so no second full-size picture exists. */
 	uint32_t src_w = (uint32_t)heif_image_handle_get_width(job->primary);
 	uint32_t src_h = (uint32_t)heif_image_handle_get_height(job->primary);
-	return finish_image(req, rgba, (uint32_t)w, (uint32_t)hh, src_w, src_h, 1, result);
+	struct image_rows rows;
+	st = image_rows_open(req, &rows, (uint32_t)w, (uint32_t)hh, (uint32_t)w, src_w, src_h, 1, 4,
+			     result);
+	uint16_t *wide = deep && st == SX_OK ? malloc((size_t)w * 8) : NULL;
+	if (st == SX_OK && deep && !wide)
+		st = sx_fail(result, SX_ERR_NO_MEMORY, "no memory for a %dx%d image", w, hh);
+	for (int y = 0; st == SX_OK && y < hh; y++) {
+		const uint8_t *line = src + (size_t)y * (size_t)stride;
+		uint8_t *out = image_rows_next(&rows);
+		if (deep) {
+			widen(line, wide, (size_t)w, ch, plane_depth > 8 ? plane_depth : depth);
+			if (converts)
+				color_apply(&job->plan, wide, out, (size_t)w);
+			else
+				for (size_t i = 0; i < (size_t)w * 4; i++)
+					out[i] =
+					    (uint8_t)(((uint32_t)wide[i] * 255u + 32767u) / 65535u);
+		} else {
+			memcpy(out, line, row);
+			if (converts)
+				color_apply(&job->plan, out, out, (size_t)w);
+		}
+		image_rows_commit(&rows);
+	}
+	free(wide);
+	heif_image_release(job->img);
+	job->img = NULL;
+	if (st == SX_OK)
+		st = image_rows_finish(req, &rows, result);
+	image_rows_close(&rows);
+	return st;
 }
 
 static enum sx_status run_heif(struct heif_job *job, const struct sx_request *req,
