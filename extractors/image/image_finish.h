@@ -37,7 +37,7 @@ enum sx_status finish_image(const struct sx_request *req, uint8_t *rgba, uint32_
 bool image_rows_rgb_ok(const struct sx_request *req, int orientation);
 
 /* Decoded rows received one at a time, for decoders that can hand rows over as they come
- * (JPEG, non-interlaced PNG): when the request is a thumbnail smaller than the decoded
+ * (JPEG, non-interlaced PNG, sx-heif): when the request is a thumbnail smaller than the decoded
  * size the rows go straight into the area-averaging scaler and the decoded image is never
  * held whole; otherwise they are stored. Usage:
  *
