@@ -337,6 +337,21 @@ def sequential(methods: list[Method], files: list[Path], outdir: Path, reps: int
                 m.samples.append((kind_of(path), (time.perf_counter() - t) * 1000))
 
 
+def rotated(methods: list, reps: int) -> dict[str, list[float]]:
+    """(name, callable) pairs, each run once to warm (page cache, fork server, imports), then
+    `reps` rounds with the order rotated per round, so a load spike hits every method alike:
+    the milliseconds of every call, per name."""
+    for _name, run in methods:
+        run()
+    samples: dict[str, list[float]] = {name: [] for name, _ in methods}
+    for rep in range(reps):
+        for name, run in methods[rep % len(methods):] + methods[: rep % len(methods)]:
+            t = time.perf_counter()
+            run()
+            samples[name].append((time.perf_counter() - t) * 1000)
+    return samples
+
+
 def kind_of(path: Path) -> str:
     return {".jpg": "JPEG", ".png": "PNG"}.get(path.suffix, "clip")
 
@@ -812,15 +827,8 @@ def color_bench(env, tmp: Path, info: dict, args) -> None:
         methods.append(("`vipsthumbnail -s 256 --eprofile srgb` per file, P3 file",
                         lambda: subprocess.run(argv, check=True, capture_output=True)))
     reps = 3 if args.quick else 15
-    samples = {name: [] for name, _ in methods}
     load_before = os.getloadavg()
-    for name, run in methods:  # warm: page cache, fork server, Pillow's imports
-        run()
-    for rep in range(reps):
-        for name, run in methods[rep % len(methods):] + methods[: rep % len(methods)]:
-            t = time.perf_counter()
-            run()
-            samples[name].append((time.perf_counter() - t) * 1000)
+    samples = rotated(methods, reps)
     load_after = os.getloadavg()
     from sandbox_extractor import _zygote
     _zygote.shutdown()
@@ -879,13 +887,8 @@ def webp_bench(env, tmp: Path, info: dict, args) -> None:
     load_before = os.getloadavg()
     samples = {}
     for kind, methods in groups.items():
-        for name, run in methods:  # warm: page cache, fork server, Pillow's imports
-            run()
-        for rep in range(reps):
-            for name, run in methods[rep % len(methods):] + methods[: rep % len(methods)]:
-                t = time.perf_counter()
-                run()
-                samples.setdefault((kind, name), []).append((time.perf_counter() - t) * 1000)
+        for name, ms in rotated(methods, reps).items():
+            samples[(kind, name)] = ms
     load_after = os.getloadavg()
     from sandbox_extractor import _zygote
     _zygote.shutdown()
@@ -977,13 +980,8 @@ def heif_bench(env, tmp: Path, info: dict, args) -> None:
     load_before = os.getloadavg()
     samples = {}
     for kind, methods in groups.items():
-        for name, run in methods:  # warm: page cache, fork server
-            run()
-        for rep in range(reps):
-            for name, run in methods[rep % len(methods):] + methods[: rep % len(methods)]:
-                t = time.perf_counter()
-                run()
-                samples.setdefault((kind, name), []).append((time.perf_counter() - t) * 1000)
+        for name, ms in rotated(methods, reps).items():
+            samples[(kind, name)] = ms
     load_after = os.getloadavg()
     from sandbox_extractor import _zygote
     _zygote.shutdown()
